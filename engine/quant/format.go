@@ -7,6 +7,7 @@ package quant
 const DefaultGroup = 128
 
 // Weights are per-output-channel, per-group int4 weights: w ≈ Scales[n,g] * code.
+// QuantizeWeights builds them; Validate checks ones that come from elsewhere.
 type Weights struct {
 	N, K, Group int
 	// Codes holds N rows of ceil(K/2) bytes: int4 codes two to a byte, the
@@ -17,7 +18,9 @@ type Weights struct {
 }
 
 // Activations are per-row, per-group quantized activations whose groups are
-// 4-bit or 8-bit (the same choice for every row).
+// 4-bit or 8-bit (the same choice for every row): x ≈ Scales[m,g] * code.
+// The int4 codes lie in [-7, 7] and the int8 codes in [-127, 127].
+// QuantizeActivations builds them; Validate checks ones that come from elsewhere.
 type Activations struct {
 	M, K, Group int
 	// Is8 marks, per group, whether the group is 8-bit.
@@ -33,3 +36,9 @@ type Activations struct {
 
 // Groups is the number of groups of size group along k (the last may be shorter).
 func Groups(k, group int) int { return (k + group - 1) / group }
+
+// GroupBounds returns the columns [lo, hi) of group g along k.
+func GroupBounds(k, group, g int) (lo, hi int) {
+	lo = g * group
+	return lo, min(lo+group, k)
+}

@@ -1,0 +1,124 @@
+package cpu
+
+import (
+	"context"
+
+	"github.com/matmix/matmix/engine/backend"
+)
+
+// glaJob is one GLA forward in compute type T over row-major storage: q, k, g
+// [tokens, H, K], v and o [tokens, H, V] with tokens the flattened B*T axis
+// that d.Offsets cuts into sequences. h0 and ht (optional) are float32
+// [N, H, K, V]; they may share storage (the decode step).
+type glaJob[T float] struct {
+	q, k, v, g, o []T
+	h0, ht        []float32
+	d             backend.GLADims
+	scale         T
+	form          backend.GLAForm
+}
+
+// glaMinWork is about the number of multiply-adds below which one more
+// goroutine costs more than it saves.
+const glaMinWork = 1 << 15
+
+// run computes every (sequence, head) pair, in parallel: pairs are
+// independent, and within a pair the state carries from token to token.
+func (j *glaJob[T]) run(ctx context.Context, b *Backend) error {
+	d := j.d
+	pairs := d.N() * d.H
+	if pairs == 0 {
+		return nil
+	}
+	perPair := max(1, d.Offsets[d.N()]/d.N()*d.K*d.V*2)
+	grain := max(1, glaMinWork/perPair)
+	return b.parallelFor(ctx, pairs, grain, func(lo, hi int) {
+		w := newGLAWork[T](d.K, d.V, j.form)
+		for p := lo; p < hi; p++ {
+			if ctx.Err() != nil {
+				return // parallelFor reports ctx's error
+			}
+			j.sequence(w, p/d.H, p%d.H)
+		}
+	})
+}
+
+// sequence runs sequence s, head h from its initial state and stores the
+// final one.
+func (j *glaJob[T]) sequence(w *glaWork[T], s, h int) {
+	d := j.d
+	kv := d.K * d.V
+	blk := (s*d.H + h) * kv
+	if j.h0 != nil {
+		for i, x := range j.h0[blk : blk+kv] {
+			w.S[i] = T(x)
+		}
+	} else {
+		clear(w.S)
+	}
+	t0, t1 := d.Offsets[s], d.Offsets[s+1]
+	if j.form == backend.GLAChunked {
+		for c := t0; c < t1; c += glaChunk {
+			j.chunk(w, h, c, min(c+glaChunk, t1))
+		}
+	} else {
+		for t := t0; t < t1; t++ {
+			glaStep(w.S, j.row(j.q, t, h, d.K), j.row(j.k, t, h, d.K), j.row(j.v, t, h, d.V),
+				j.row(j.g, t, h, d.K), j.row(j.o, t, h, d.V), j.scale)
+		}
+	}
+	if j.ht != nil {
+		for i, x := range w.S {
+			j.ht[blk+i] = float32(x)
+		}
+	}
+}
+
+// row is token t, head h of a [tokens, H, width] operand.
+func (j *glaJob[T]) row(x []T, t, h, width int) []T {
+	off := (t*j.d.H + h) * width
+	return x[off : off+width : off+width]
+}
+
+// glaWork is one goroutine's scratch: the state and, for the chunked form,
+// the chunk's buffers.
+type glaWork[T float] struct {
+	S  []T       // state [K, V]
+	b  []float64 // cumulative log2 gates of the chunk, clamped ones apart [glaChunk, K]
+	m  []float64 // the number of clamped gates in each cumulative gate [glaChunk, K]
+	qe []T       // q scaled by exp2(b) or by a sub-chunk's gate ratio [glaChunk, K]
+	kn []T       // k scaled by gate ratios [glaChunk, K]
+	a  []T       // intra-chunk attention [glaChunk, glaChunk]
+	oc []T       // the chunk's output before scaling [glaChunk, V]
+}
+
+func newGLAWork[T float](k, v int, form backend.GLAForm) *glaWork[T] {
+	w := &glaWork[T]{S: make([]T, k*v)}
+	if form == backend.GLAChunked {
+		w.b = make([]float64, glaChunk*k)
+		w.m = make([]float64, glaChunk*k)
+		w.qe = make([]T, glaChunk*k)
+		w.kn = make([]T, glaChunk*k)
+		w.a = make([]T, glaChunk*glaChunk)
+		w.oc = make([]T, glaChunk*v)
+	}
+	return w
+}
+
+// glaAxpy is y += a*x.
+func glaAxpy[T float](y []T, a T, x []T) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+// glaDot is the inner product of x and y.
+func glaDot[T float](x, y []T) T {
+	y = y[:len(x)]
+	var s T
+	for i := range x {
+		s += x[i] * y[i]
+	}
+	return s
+}
