@@ -1,0 +1,63 @@
+package backend_test
+
+import (
+	"testing"
+
+	cudabackend "github.com/matmix/matmix/cuda/backend"
+	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRegistered: importing the package registers "cuda"; opening it
+// without a usable GPU (no driver, or a driver and no device) is a device
+// error, never a panic.
+func TestRegistered(t *testing.T) {
+	f, ok := backend.Lookup("cuda")
+	require.True(t, ok)
+	b, err := f(0)
+	if err == nil {
+		t.Logf("opened %s", b.Name())
+		require.NoError(t, b.Close())
+		return
+	}
+	assert.ErrorIs(t, err, errs.ErrDevice)
+	t.Log(err)
+}
+
+func f32(t *testing.T, shape ...int) *tensor.Tensor {
+	x, err := tensor.New(tensor.Float32, shape...)
+	require.NoError(t, err)
+	return x
+}
+
+// TestUnsupported: what the backend does not implement is refused with
+// errs.ErrUnsupported before the device is touched (the backend here has
+// no device at all).
+func TestUnsupported(t *testing.T) {
+	b := cudabackend.New(nil)
+	ctx := t.Context()
+	assert.ErrorIs(t, b.MonarchBackward(ctx, backend.MonarchGradArgs{}), errs.ErrUnsupported)
+	assert.ErrorIs(t, b.W4A4GEMM(ctx, backend.W4A4Args{}), errs.ErrUnsupported)
+	_, err := b.SpGEMM32(ctx, nil, nil, backend.SpGEMMOptions{})
+	assert.ErrorIs(t, err, errs.ErrUnsupported)
+	_, err = b.SpGEMM64(ctx, nil, nil, backend.SpGEMMOptions{})
+	assert.ErrorIs(t, err, errs.ErrUnsupported)
+
+	x64, err := tensor.New(tensor.Float64, 2, 4)
+	require.NoError(t, err)
+	w1, err := tensor.New(tensor.Float64, 2, 2, 2)
+	require.NoError(t, err)
+	y, err := tensor.New(tensor.Float64, 2, 4)
+	require.NoError(t, err)
+	err = b.MonarchForward(ctx, backend.MonarchArgs{X: x64, W1: w1, W2: w1, Y: y})
+	assert.ErrorIs(t, err, errs.ErrUnsupported, "float64 monarch")
+	err = b.MonarchForward(ctx, backend.MonarchArgs{X: f32(t, 2, 5), W1: f32(t, 2, 2, 2), W2: f32(t, 2, 2, 2), Y: f32(t, 2, 4)})
+	assert.ErrorIs(t, err, errs.ErrShape, "arguments are still validated")
+
+	q := f32(t, 1, 3, 2, 4)
+	a := backend.GLAArgs{Q: q, K: q, V: f32(t, 1, 3, 2, 5), G: q, O: f32(t, 1, 3, 2, 5), Form: backend.GLAChunked}
+	assert.ErrorIs(t, b.GLAForward(ctx, a), errs.ErrUnsupported, "chunked form")
+}

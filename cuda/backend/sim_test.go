@@ -1,0 +1,171 @@
+//go:build cudasim
+
+package backend_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	cudabackend "github.com/matmix/matmix/cuda/backend"
+	"github.com/matmix/matmix/cuda/sim"
+	"github.com/matmix/matmix/engine"
+	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/conformance"
+	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/ref"
+	"github.com/matmix/matmix/engine/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func openSim(t *testing.T) *cudabackend.Backend {
+	d, err := sim.Open()
+	require.NoError(t, err)
+	b := cudabackend.New(d)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+	return b
+}
+
+// newRand logs its seed, so that a failure can be replayed.
+func newRand(t *testing.T) *rand.Rand {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 3))
+}
+
+// uniform draws n values in ±[0.05, 1]: random, never zero (as the
+// engine's internal check.Uniform, which packages outside engine/ cannot
+// import).
+func uniform(r *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = (0.05 + 0.95*r.Float64()) * float64(1-2*r.IntN(2))
+	}
+	return v
+}
+
+// relFrobenius is ||got-want|| / ||want||, +Inf on any NaN (an unwritten,
+// poisoned output).
+func relFrobenius(got, want []float64) float64 {
+	var num, den float64
+	for i := range want {
+		if math.IsNaN(got[i]) {
+			return math.Inf(1)
+		}
+		num += (got[i] - want[i]) * (got[i] - want[i])
+		den += want[i] * want[i]
+	}
+	return math.Sqrt(num / den)
+}
+
+func tensorOf(t *testing.T, vals []float64, shape ...int) (*tensor.Tensor, []float64) {
+	return conformance.GLATensor(t, tensor.Float32, vals, shape...)
+}
+
+// TestMonarchF32 checks monarch_fwd_f32 on the simulator against the
+// float64 reference (spec: float32 within 1e-5 relative Frobenius), on
+// square, rectangular, single-row and odd shapes, the output poisoned.
+func TestMonarchF32(t *testing.T) {
+	b := openSim(t)
+	for _, d := range []ref.MonarchDims{
+		{Batch: 5, K: 4, Q: 4, P: 4, L: 4, S: 4, R: 4},
+		{Batch: 7, K: 2, Q: 6, P: 3, L: 3, S: 5, R: 4},
+		{Batch: 1, K: 3, Q: 4, P: 5, L: 6, S: 2, R: 2},
+		{Batch: 13, K: 5, Q: 3, P: 7, L: 3, S: 9, R: 5},
+		{Batch: 3, K: 1, Q: 40, P: 3, L: 8, S: 33, R: 5}, // l*s = 264 outputs: more than one 256-thread pass
+	} {
+		t.Run(fmt.Sprintf("%+v", d), func(t *testing.T) { monarchCase(t, b, d) })
+	}
+}
+
+func monarchCase(t *testing.T, b *cudabackend.Backend, d ref.MonarchDims) {
+	{
+		r := newRand(t)
+		x, xv := tensorOf(t, uniform(r, d.Batch*d.N()), d.Batch, d.N())
+		w1, w1v := tensorOf(t, uniform(r, d.K*d.Q*d.P), d.K, d.Q, d.P)
+		w2, w2v := tensorOf(t, uniform(r, d.L*d.S*d.R), d.L, d.S, d.R)
+		y := f32(t, d.Batch, d.M())
+		y.FillNaN()
+		require.NoError(t, b.MonarchForward(t.Context(), backend.MonarchArgs{X: x, W1: w1, W2: w2, Y: y}))
+		want := make([]float64, d.Batch*d.M())
+		ref.MonarchForward(d, xv, w1v, w2v, want)
+		got, err := y.AsFloat64()
+		require.NoError(t, err)
+		assert.LessOrEqual(t, relFrobenius(got, want), 1e-5, "%+v", d)
+	}
+}
+
+// TestMonarchLimits: an intermediate row too large for shared memory is a
+// limit error, found before any allocation.
+func TestMonarchLimits(t *testing.T) {
+	b := openSim(t)
+	// k*q = 65536 floats = 256 KiB > 227 KiB.
+	x, w1, w2 := f32(t, 1, 256), f32(t, 256, 256, 1), f32(t, 256, 1, 256)
+	err := b.MonarchForward(t.Context(), backend.MonarchArgs{X: x, W1: w1, W2: w2, Y: f32(t, 1, 256)})
+	assert.ErrorIs(t, err, errs.ErrLimit)
+}
+
+// TestGLARecurrentF32 checks gla_recurrent_f32 on the simulator against the
+// reference through the conformance suite's problems: fixed-length batches,
+// T < 16, varlen with an empty and a one-token sequence (int32 and int64
+// cu_seqlens), an initial state, strong decay (gates of -Inf).
+func TestGLARecurrentF32(t *testing.T) {
+	b := openSim(t)
+	for name, c := range map[string]conformance.GLACase{
+		"batch":    {B: 2, T: 9, H: 2, K: 5, V: 4, H0: true},
+		"short":    {B: 2, T: 3, H: 2, K: 4, V: 3},
+		"wide":     {B: 1, T: 4, H: 1, K: 3, V: 140}, // V > 128: threads own several columns
+		"varlen32": {B: 1, T: 12, H: 2, K: 3, V: 5, CuSeqlens: []int{0, 1, 1, 8, 12}, H0: true},
+		"varlen64": {B: 1, T: 10, H: 1, K: 6, V: 7, CuSeqlens: []int{0, 6, 10}, Int64: true},
+		"strong":   {B: 1, T: 12, H: 1, K: 4, V: 4, H0: true, Strong: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := c.New(t, newRand(t), tensor.Float32)
+			p.Args.Form = backend.GLARecurrent
+			p.Args.Scale = 0.37
+			require.NoError(t, b.GLAForward(t.Context(), p.Args))
+			p.Check(t, 0.37)
+		})
+	}
+}
+
+// TestGLADecodeF32 runs two decode steps, checking o and the state after
+// each against the reference for one token from the previous state.
+func TestGLADecodeF32(t *testing.T) {
+	b := openSim(t)
+	r := newRand(t)
+	B, H, K, V := 3, 2, 5, 6
+	state, s0 := tensorOf(t, uniform(r, B*H*K*V), B, H, K, V)
+	for step := range 2 {
+		a := backend.GLADecodeArgs{State: state, Scale: 0.3}
+		var q, k, v, g []float64
+		a.Q, q = tensorOf(t, uniform(r, B*H*K), B, H, K)
+		a.K, k = tensorOf(t, uniform(r, B*H*K), B, H, K)
+		a.V, v = tensorOf(t, uniform(r, B*H*V), B, H, V)
+		a.G, g = tensorOf(t, conformance.GLAGates(r, B*H*K), B, H, K)
+		a.O = f32(t, B, H, V)
+		a.O.FillNaN()
+		wantO, wantS := ref.GLA(q, k, v, g, s0, ref.GLAOffsets(B, 1), H, K, V, 0.3)
+		require.NoError(t, b.GLADecode(t.Context(), a))
+		gotO, err := a.O.AsFloat64()
+		require.NoError(t, err)
+		gotS, err := state.AsFloat64()
+		require.NoError(t, err)
+		assert.LessOrEqual(t, relFrobenius(gotO, wantO), conformance.GLATol(tensor.Float32), "o, step %d", step)
+		assert.LessOrEqual(t, relFrobenius(gotS, wantS), conformance.GLAStateTol(tensor.Float32), "state, step %d", step)
+		s0 = gotS
+	}
+}
+
+// TestEngineOpensSimulator: in a cudasim build, engine.Open with backend
+// cuda gets the simulator through the registry.
+func TestEngineOpensSimulator(t *testing.T) {
+	e, err := engine.Open(engine.WithBackend("cuda"))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, e.Close()) }()
+	assert.Equal(t, "cuda:sim", e.Backend())
+	_, err = engine.Open(engine.WithBackend("cuda"), engine.WithDevice(1))
+	assert.ErrorIs(t, err, errs.ErrDevice)
+}

@@ -1,0 +1,48 @@
+# CUDA targets. The root Makefile includes this file (`include cuda/cuda.mk`);
+# it also works alone from the repository root: `make -f cuda/cuda.mk kernels`.
+#
+#   kernels       rebuild kernels/images (cubins for NVCC_ARCHS, PTX) with nvcc,
+#                 record `ptxas -v` in kernels/ptxas.txt (fails on any spill)
+#                 and the hashes in kernels/images/SOURCES.sha256
+#   cudasim-test  the CUDA packages' tests and the conformance suite on the
+#                 CPU simulator (build tag cudasim), under AddressSanitizer
+
+include kernels/images/nvcc.mk
+
+GO ?= go
+NVCC ?= nvcc
+CUDA_KERNELS := $(basename $(notdir $(wildcard kernels/*.cu)))
+PTXAS_LOG := kernels/ptxas.txt
+
+.PHONY: kernels cudasim-test
+
+kernels:
+	@command -v $(NVCC) >/dev/null || { echo "kernels: $(NVCC) not found (Debian: apt-get install nvidia-cuda-toolkit, see shared/device/README.md)"; exit 1; }
+	rm -f kernels/images/*.cubin kernels/images/*.ptx
+	@echo "# ptxas -v for every kernel, written by make kernels ($$($(NVCC) --version | grep -o 'release.*'))." > $(PTXAS_LOG)
+	@echo "# Flags: $(NVCC_FLAGS)" >> $(PTXAS_LOG)
+	@set -e; for k in $(CUDA_KERNELS); do \
+	  for a in $(NVCC_ARCHS); do \
+	    echo "nvcc kernels/$$k.cu -> kernels/images/$$k.sm_$$a.cubin"; \
+	    echo "" >> $(PTXAS_LOG); echo "## kernels/$$k.cu sm_$$a" >> $(PTXAS_LOG); \
+	    $(NVCC) $(NVCC_FLAGS) -cubin -arch=sm_$$a -Xptxas -v -o kernels/images/$$k.sm_$$a.cubin kernels/$$k.cu 2>> $(PTXAS_LOG) \
+	      || { tail -n 30 $(PTXAS_LOG); exit 1; }; \
+	  done; \
+	  echo "nvcc kernels/$$k.cu -> kernels/images/$$k.compute_$(NVCC_PTX_ARCH).ptx"; \
+	  $(NVCC) $(NVCC_FLAGS) -ptx -arch=compute_$(NVCC_PTX_ARCH) -o kernels/images/$$k.compute_$(NVCC_PTX_ARCH).ptx kernels/$$k.cu; \
+	done
+	@if grep -E '[1-9][0-9]* bytes spill (stores|loads)' $(PTXAS_LOG); then echo "kernels: a kernel spills registers (see $(PTXAS_LOG))"; exit 1; fi
+	$(GO) run ./kernels/gen -manifest -nvcc "$$($(NVCC) --version | grep -o 'release.*')"
+
+# The generator runs first: its digest of kernels/ in cuda/sim/kernels_gen.cc
+# is what makes the go command rebuild the simulator after a kernel changes.
+# AddressSanitizer over Go, cgo and the simulator's C++ (go test -asan; cuda/sim
+# adds -fsanitize=address to its C++ flags under the asan tag). Only the
+# packages that run C++ are built with it (the others run under -race in
+# `make test`; LeakSanitizer's exit-time scan also crashes in a process that
+# has loaded a real libcuda.so.1, as cuda/driver's tests do where one exists).
+# The Go race detector cannot be combined with -asan.
+CUDASIM_TEST_FLAGS ?= -asan
+cudasim-test:
+	$(GO) run ./kernels/gen
+	$(GO) test -tags cudasim $(CUDASIM_TEST_FLAGS) -timeout 20m ./cuda/sim ./cuda/backend
