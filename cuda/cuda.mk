@@ -46,3 +46,14 @@ CUDASIM_TEST_FLAGS ?= -asan
 cudasim-test:
 	$(GO) run ./kernels/gen
 	$(GO) test -tags cudasim $(CUDASIM_TEST_FLAGS) -timeout 20m ./cuda/sim ./cuda/backend
+
+# The binaries cuda/device-check.sh runs on a lent GPU (no Go or CUDA toolkit there): the CUDA
+# packages' tests compiled for the real driver, matmix, and the GPU peers script.
+.PHONY: device-bin
+device-bin:
+	@mkdir -p bin/device
+	$(GO) test -c -o bin/device/backend.test ./cuda/backend
+	$(GO) test -c -o bin/device/device.test ./cuda/device
+	$(GO) test -c -o bin/device/driver.test ./cuda/driver
+	$(GO) build -o bin/device/matmix ./cmd/matmix
+	cp ../shared/device/gpu_peers.py bin/device/
