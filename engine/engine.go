@@ -15,6 +15,7 @@ import (
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/sparse"
 	"github.com/matmix/matmix/engine/tensor"
 )
 
@@ -62,7 +63,7 @@ type Options struct {
 }
 
 // DefaultMaxSpGEMMBytes is the default SpGEMM memory limit (8 GiB).
-const DefaultMaxSpGEMMBytes = 8 << 30
+const DefaultMaxSpGEMMBytes = sparse.DefaultMaxSpGEMMBytes
 
 // Option sets one field of Options.
 type Option func(*Options)

@@ -1,6 +1,8 @@
-// Package cpu is matmix's CPU backend: float64 inputs run the obviously
-// correct references of package ref; float32 (and float16/bfloat16, widened
-// to float32) run parallel blocked loops over all cores.
+// Package cpu is matmix's CPU backend: float64 Monarch runs the obviously
+// correct reference of package ref; everything else (float32, float16 and
+// bfloat16 widened to float32, and float64 GLA and SpGEMM, whose float64
+// forms are checked against package ref) runs parallel blocked loops over
+// all cores.
 package cpu
 
 import (
