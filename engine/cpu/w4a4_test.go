@@ -2,6 +2,7 @@ package cpu_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +17,7 @@ import (
 	"github.com/matmix/matmix/engine/tensor"
 )
 
-func w4a4Operands(t *testing.T, m, n, k, group int, frac float64) (*quant.Activations, *quant.Weights) {
+func w4a4Operands(t testing.TB, m, n, k, group int, frac float64) (*quant.Activations, *quant.Weights) {
 	r := check.NewRand(t)
 	a, err := quant.QuantizeActivations(check.Float32s(check.Uniform(r, m*k)), m, k, group, frac)
 	require.NoError(t, err)
@@ -76,19 +77,36 @@ func TestW4A4CPUNeedsFloat32HostOutput(t *testing.T) {
 	assert.ErrorIs(t, err, errs.ErrUnsupported)
 }
 
-// BenchmarkW4A4CPU reports the quantized GEMM's rate in integer ops (2*M*N*K).
-func BenchmarkW4A4CPU(b *testing.B) {
-	const m, n, k = 512, 512, 1024
-	r := check.NewRand(b)
-	a, err := quant.QuantizeActivations(check.Float32s(check.Uniform(r, m*k)), m, k, 128, 0.25)
-	require.NoError(b, err)
-	w, err := quant.QuantizeWeights(check.Float32s(check.Uniform(r, n*k)), n, k, 128)
-	require.NoError(b, err)
-	y, err := tensor.New(tensor.Float32, m, n)
-	require.NoError(b, err)
-	be := cpu.New(0)
-	for b.Loop() {
-		require.NoError(b, be.W4A4GEMM(b.Context(), backend.W4A4Args{A: a, W: w, Y: y}))
+// BenchmarkW4A4GEMM times the quantized GEMM alone on already quantized
+// operands at issue 7's size (2048^3, group 128) and int8 fractions 0 (all
+// int4, the target) and 0.25; it reports integer ops (2*M*N*K) per second.
+func BenchmarkW4A4GEMM(b *testing.B) {
+	const m, n, k, group = 2048, 2048, 2048, 128
+	for _, frac := range []float64{0, 0.25} {
+		b.Run(fmt.Sprintf("m%d_n%d_k%d_g%d_f%v", m, n, k, group, frac), func(b *testing.B) {
+			a, w := w4a4Operands(b, m, n, k, group, frac)
+			y, err := tensor.New(tensor.Float32, m, n)
+			require.NoError(b, err)
+			be := cpu.New(0)
+			for b.Loop() {
+				require.NoError(b, be.W4A4GEMM(b.Context(), backend.W4A4Args{A: a, W: w, Y: y}))
+			}
+			b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gop/s")
+		})
 	}
-	b.ReportMetric(2*m*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gop/s")
+}
+
+// BenchmarkW4A4Quantize times what BenchmarkW4A4GEMM leaves out: quantizing
+// both float32 operands (2048 x 2048 each, group 128, int8 fraction 0).
+func BenchmarkW4A4Quantize(b *testing.B) {
+	const m, n, k, group = 2048, 2048, 2048, 128
+	r := check.NewRand(b)
+	x := check.Float32s(check.Uniform(r, m*k))
+	wt := check.Float32s(check.Uniform(r, n*k))
+	for b.Loop() {
+		_, err := quant.QuantizeActivations(x, m, k, group, 0)
+		require.NoError(b, err)
+		_, err = quant.QuantizeWeights(wt, n, k, group)
+		require.NoError(b, err)
+	}
 }
