@@ -24,6 +24,8 @@ workloads:
            [--cu-seqlens CU.npy] --out O.npy [--final-state HT.npy]
   w4a4     --x X.npy --w W.npy [--group 128] [--int8-frac 0] --out Y.npy
   spgemm   --a A.mtx [--b B.mtx] [--transpose-b] --out C.mtx
+a plan of workloads (docs/runtime.md):
+  matmix run --plan PLAN.json [--trace TRACE.json]   ('matmix run --plan -h' for its flags)
 common flags:
   --backend auto|cpu|cuda   (auto: cuda where a usable GPU is found, else cpu)
 
@@ -39,6 +41,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	// Ctrl-C cancels a long product; nothing is written then.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if planArgs(args) {
+		return runPlan(ctx, args, stdout)
+	}
 	rest := args[1:]
 	switch args[0] {
 	case "monarch":
