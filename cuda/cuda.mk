@@ -45,7 +45,7 @@ kernels:
 CUDASIM_TEST_FLAGS ?= -asan
 cudasim-test:
 	$(GO) run ./kernels/gen
-	$(GO) test -tags cudasim $(CUDASIM_TEST_FLAGS) -timeout 20m ./cuda/sim ./cuda/backend
+	$(GO) test -tags cudasim $(CUDASIM_TEST_FLAGS) -timeout 20m ./cuda/sim ./cuda/backend ./engine/sched/...
 
 # The binaries cuda/device-check.sh runs on a lent GPU (no Go or CUDA toolkit there): the CUDA
 # packages' tests compiled for the real driver, matmix, and the GPU peers script.
