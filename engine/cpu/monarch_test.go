@@ -24,7 +24,7 @@ type monarchCase struct {
 	xv, w1v, w2v, dyv []float64
 }
 
-func newMonarchCase(t *testing.T, r *rand.Rand, dt tensor.DType, d ref.MonarchDims) *monarchCase {
+func newMonarchCase(t testing.TB, r *rand.Rand, dt tensor.DType, d ref.MonarchDims) *monarchCase {
 	t.Helper()
 	mk := func(shape ...int) (*tensor.Tensor, []float64) {
 		x, err := tensor.New(dt, shape...)
@@ -60,18 +60,25 @@ func monarchRequireClose(t *testing.T, name string, got *tensor.Tensor, want []f
 
 // The float32 path splits work by row chunks when there are enough rows and
 // by blocks otherwise; every thread count and row count around the chunk
-// size (8) must give the reference's result, forward and backward.
+// size (48) must give the reference's result, forward and backward. The
+// second factor runs its blocks side by side in SIMD lanes (16 or 8 wide)
+// and the rest one by one: L of 16 and 32 fills whole vectors, 18 leaves
+// two blocks over, and under 8 runs them all one by one. With L of 32 the
+// intermediate is padded and its runs of L split the first factor's blocks.
 func TestMonarchFloat32Paths(t *testing.T) {
 	r := check.NewRand(t)
 	shapes := []ref.MonarchDims{
 		{K: 4, Q: 4, P: 4, L: 4, S: 4, R: 4},
 		{K: 3, Q: 10, P: 7, L: 5, S: 9, R: 6},
 		{K: 16, Q: 2, P: 3, L: 1, S: 5, R: 32},
+		{K: 4, Q: 8, P: 5, L: 16, S: 6, R: 2},
+		{K: 2, Q: 18, P: 3, L: 18, S: 5, R: 2},
+		{K: 4, Q: 24, P: 5, L: 32, S: 6, R: 3},
 	}
 	for _, threads := range []int{1, 2, 3, 8} {
 		b := cpu.New(threads)
 		for _, sh := range shapes {
-			for _, batch := range []int{0, 1, 2, 7, 8, 9, 67} {
+			for _, batch := range []int{0, 1, 2, 7, 47, 49, 101} {
 				d := sh
 				d.Batch = batch
 				t.Run(fmt.Sprintf("threads%d/%dx%dx%d-%dx%dx%d/batch%d", threads, d.K, d.Q, d.P, d.L, d.S, d.R, batch), func(t *testing.T) {

@@ -13,3 +13,26 @@ func sgemmKernelAVX512(kc int, a *float32, b *float32, c *float32, ldc int, load
 //
 //go:noescape
 func sgemmKernelAVX2(kc int, a *float32, b *float32, c *float32, ldc int, load bool)
+
+// sgemmDirectAVX512 computes a 12x32 tile: C (+)= A·B over kc steps, A row-major in place (row stride lda), B a packed panel.
+//
+//go:noescape
+func sgemmDirectAVX512(kc int, a *float32, lda int, b *float32, c *float32, ldc int, load bool)
+
+// sgemmDirectAVX2 computes a 6x16 tile: C (+)= A·B over kc steps, A row-major in place (row stride lda), B a packed panel.
+//
+//go:noescape
+func sgemmDirectAVX2(kc int, a *float32, lda int, b *float32, c *float32, ldc int, load bool)
+
+// laneKernelAVX512 computes a 4x4 tile of 16-lane vectors: C (+)= A·B lane by lane, strides in floats.
+//
+//go:noescape
+func laneKernelAVX512(k int, a *float32, ars int, acs int, b *float32, brs int, bcs int, c *float32, crs int, ccs int, mode int)
+
+// laneKernelAVX2 computes a 4x2 tile of 8-lane vectors: C (+)= A·B lane by lane, strides in floats.
+//
+//go:noescape
+func laneKernelAVX2(k int, a *float32, ars int, acs int, b *float32, brs int, bcs int, c *float32, crs int, ccs int, mode int)
+
+// storeFence orders the non-temporal stores before it (SFENCE).
+func storeFence()

@@ -2,5 +2,8 @@
 
 package gemm
 
-// kernels is the portable kernel alone.
-var kernels = []microKernel{genericKernel}
+// kernels and laneKernels are the portable kernels alone.
+var (
+	kernels     = []microKernel{genericKernel}
+	laneKernels = []laneKernel{genericLaneKernel}
+)
