@@ -6,14 +6,21 @@ import "math"
 // (fla/ops/gla/chunk.py): chunks of 64 tokens, each cut into 16-row
 // sub-chunks, with the gates' chunk-local cumulative sums b (here in log2
 // space, so every factor is an exp2). For row r of a chunk entered with
-// state S,
+// state S, with q already scaled,
 //
-//	o_r = scale * [ (q_r ⊙ 2^b_r) S + Σ_{j<=r} (Σ_i q_ri k_ji 2^(b_ri - b_ji)) v_j ]
+//	o_r = (q_r ⊙ 2^b_r) S + Σ_{j<=r} A_rj v_j,   A_rj = Σ_i q_ri k_ji 2^(b_ri - b_ji)
 //	S'  = diag(2^b_last) S + Σ_j (k_j ⊙ 2^(b_last - b_j))^T v_j
 //
-// Every exponent is a difference b_r - b_j with r >= j, or b_r itself, so no
-// exp2 of a positive number is formed when the gates are <= 0: the
-// upper-triangular pairs (j > r) are skipped before any exp2 is taken.
+// The dense parts are matrix products (glaMatMul: gemm for float32): the
+// output is one product [q ⊙ 2^b | A] · [S; V] written straight into o, the
+// blocks of A left of the diagonal sub-chunks one product per sub-chunk, and
+// the state update one product. Every exp2 is of a difference b_p - b_c with
+// p >= c (a later row's cumulative gate less an earlier one's), or of b_r
+// itself, so when the gates are <= 0 no exp2 of a positive number is formed:
+// pairs c > r are masked before any exp2 is taken. Inside the diagonal
+// sub-chunks a pair's factor is the product of the single tokens' decays
+// 2^(b_t - b_t-1) between them, at most 15, a multiply per pair rather than
+// an exp2.
 const (
 	glaChunk = 64
 	glaSub   = 16
@@ -31,20 +38,14 @@ const (
 // outputs and advances w.S past them.
 func (j *glaJob[T]) chunk(w *glaWork[T], h, t0, t1 int) {
 	K, V, L := j.d.K, j.d.V, t1-t0
+	lda := K + glaChunk // row stride of w.qa, [q ⊙ 2^b | A]
 	q := func(r int) []T { return j.row(j.q, t0+r, h, K) }
 	k := func(r int) []T { return j.row(j.k, t0+r, h, K) }
-	v := func(r int) []T { return j.row(j.v, t0+r, h, V) }
-	b := func(r int) []float64 { return w.b[r*K : (r+1)*K : (r+1)*K] }
-	m := func(r int) []float64 { return w.m[r*K : (r+1)*K : (r+1)*K] }
-	qe := func(r int) []T { return w.qe[r*K : (r+1)*K : (r+1)*K] }
-	kn := func(r int) []T { return w.kn[r*K : (r+1)*K : (r+1)*K] }
-	oc := func(r int) []T { return w.oc[r*V : (r+1)*V : (r+1)*V] }
-	a := func(r int) []T { return w.a[r*glaChunk : r*glaChunk+L] }
 
-	// Chunk-local cumulative gates, log2 space, in float64 whatever T: Go's
-	// exp2 is float64 anyway, and the differences keep float64 accuracy.
+	// Chunk-local cumulative gates, log2 space, in float64 whatever T: the
+	// differences keep float64 accuracy.
 	for r := range L {
-		br, mr, gr := b(r), m(r), j.row(j.g, t0+r, h, K)
+		br, mr, gr := glaRow(w.b, r, K), glaRow(w.m, r, K), j.row(j.g, t0+r, h, K)
 		for i := range K {
 			var x, n float64
 			if r > 0 {
@@ -59,85 +60,105 @@ func (j *glaJob[T]) chunk(w *glaWork[T], h, t0, t1 int) {
 		}
 	}
 
-	// Inter-chunk: the state entering the chunk, decayed to each row.
+	// The scaled queries and each token's own decay 2^(b_r - b_r-1), which
+	// the diagonal walk takes one step at a time (and never at a
+	// sub-chunk's first token).
 	for r := range L {
-		qr, br, mr, er, or := q(r), b(r), m(r), qe(r), oc(r)
-		for i := range K {
-			er[i] = qr[i] * T(math.Exp2(br[i]+glaGateFloor*mr[i]))
+		qs := glaRow(w.qs, r, K)
+		for i, x := range q(r) {
+			qs[i] = j.scale * x
 		}
-		clear(or)
-		for i := range K {
-			glaAxpy(or, er[i], w.S[i*V:(i+1)*V])
+		if r%glaSub != 0 {
+			w.factor(glaRow(w.d, r, K), nil, r, r-1)
 		}
 	}
 
-	// Intra-chunk attention a[r][j], j <= r, by 16-row sub-chunks.
+	// kn holds k_c ⊙ 2^(b_p - b_c) for rows c < kept and a pivot row p >= c:
+	// moving the pivot on to p' >= p decays the kept rows by 2^(b_p' - b_p)
+	// and adds the new ones, so each row takes one exp2 in the chunk.
+	pivot, kept := 0, 0
+	advance := func(to, rows int) {
+		if kept > 0 {
+			w.factor(w.f, nil, to, pivot)
+			for c := range kept {
+				glaMul(glaRow(w.kn, c, K), w.f)
+			}
+		}
+		for c := kept; c < rows; c++ {
+			w.factor(glaRow(w.kn, c, K), k(c), to, c)
+		}
+		pivot, kept = to, rows
+	}
+
 	for s0 := 0; s0 < L; s0 += glaSub {
 		s1 := min(s0+glaSub, L)
-		// Rows of earlier sub-chunks: factor 2^(b_r - b_j) through the
-		// sub-chunk's first row n as 2^(b_r - b_n) * 2^(b_n - b_j), two
-		// non-positive exponents, so the block is a plain product.
-		if s0 > 0 {
-			bn, mn := b(s0), m(s0)
+		if s0 == 0 {
+			// The first sub-chunk's inter-chunk factors: the state's decay
+			// 2^b_r to each row.
+			for r := range s1 {
+				w.factor(w.qa[r*lda:r*lda+K], glaRow(w.qs, r, K), r, -1)
+			}
+		} else {
+			// Blocks left of the diagonal: 2^(b_r - b_c) for c < n <= r,
+			// with n the sub-chunk's first row, is 2^(b_r - b_n) *
+			// 2^(b_n - b_c), two non-positive exponents, so the block is a
+			// plain product. The inter-chunk factor 2^b_r is 2^(b_r - b_n) *
+			// 2^b_n.
+			w.factor(w.f, nil, s0, -1)
 			for r := s0; r < s1; r++ {
-				qr, br, mr, er := q(r), b(r), m(r), qe(r)
-				for i := range K {
-					er[i] = qr[i] * T(math.Exp2(br[i]-bn[i]+glaGateFloor*(mr[i]-mn[i])))
-				}
+				qn := glaRow(w.qn, r-s0, K)
+				w.factor(qn, glaRow(w.qs, r, K), r, s0)
+				qe := w.qa[r*lda : r*lda+K]
+				copy(qe, qn)
+				glaMul(qe, w.f)
 			}
-			for c := range s0 {
-				kc, bc, mc, nc := k(c), b(c), m(c), kn(c)
-				for i := range K {
-					nc[i] = kc[i] * T(math.Exp2(bn[i]-bc[i]+glaGateFloor*(mn[i]-mc[i])))
-				}
-			}
-			for r := s0; r < s1; r++ {
-				ar, er := a(r), qe(r)
-				for c := range s0 {
-					ar[c] = glaDot(er, kn(c))
-				}
-			}
+			advance(s0, s0)
+			glaMatMul(&w.ws, s1-s0, s0, K, glaMat[T]{w.qn, K, false}, glaMat[T]{w.kn, K, true},
+				w.qa[s0*lda+K:], lda, false)
 		}
-		// The diagonal sub-chunk: each pair's own factor (the lower triangle only).
+		// The diagonal sub-chunk, the lower triangle only: walking c down
+		// from r, u = q_r ⊙ 2^(b_r - b_c) takes one token's decay at a step.
 		for r := s0; r < s1; r++ {
-			qr, br, mr, ar := q(r), b(r), m(r), a(r)
-			for c := s0; c <= r; c++ {
-				kc, bc, mc := k(c), b(c), m(c)
-				var acc T
-				for i := range K {
-					acc += qr[i] * kc[i] * T(math.Exp2(br[i]-bc[i]+glaGateFloor*(mr[i]-mc[i])))
-				}
-				ar[c] = acc
+			ar := w.qa[r*lda+K : r*lda+K+L]
+			u := w.u
+			copy(u, glaRow(w.qs, r, K))
+			ar[r] = glaDot(u, k(r))
+			for c := r - 1; c >= s0; c-- {
+				glaMul(u, glaRow(w.d, c+1, K))
+				ar[c] = glaDot(u, k(c))
 			}
-		}
-	}
-	for r := range L {
-		ar, or := a(r), oc(r)
-		for c := 0; c <= r; c++ {
-			glaAxpy(or, ar[c], v(c))
-		}
-		out := j.row(j.o, t0+r, h, V)
-		for x := range out {
-			out[x] = j.scale * or[x]
+			clear(ar[r+1:])
 		}
 	}
 
-	// The state leaving the chunk.
-	bl, ml := b(L-1), m(L-1)
+	// o = [q ⊙ 2^b | A] · [S; V], written into the output rows of head h.
 	for c := range L {
-		kc, bc, mc, nc := k(c), b(c), m(c), kn(c)
-		for i := range K {
-			nc[i] = kc[i] * T(math.Exp2(bl[i]-bc[i]+glaGateFloor*(ml[i]-mc[i])))
-		}
+		copy(w.sv[(K+c)*V:(K+c+1)*V], j.row(j.v, t0+c, h, V))
 	}
-	for i := range K {
-		row := w.S[i*V : (i+1)*V]
-		d := T(math.Exp2(bl[i] + glaGateFloor*ml[i]))
-		for x := range row {
-			row[x] *= d
-		}
-		for c := range L {
-			glaAxpy(row, w.kn[c*K+i], v(c))
-		}
+	ldo := j.d.H * V
+	glaMatMul(&w.ws, L, V, K+L, glaMat[T]{w.qa, lda, false}, glaMat[T]{w.sv, V, false},
+		j.o[(t0*j.d.H+h)*V:], ldo, false)
+
+	// The state leaving the chunk: S = diag(2^b_last) S + (k ⊙ 2^(b_last - b))^T V.
+	advance(L-1, L)
+	w.factor(w.f, nil, L-1, -1)
+	for i, d := range w.f {
+		glaScal(w.S[i*V:(i+1)*V], d)
 	}
+	glaMatMul(&w.ws, K, V, L, glaMat[T]{w.kn, K, true}, glaMat[T]{w.sv[K*V:], V, false}, w.S, V, true)
+}
+
+// factor sets dst = x ⊙ 2^(b_hi - b_lo), x scaled by the decay from just
+// after row lo to row hi (lo = -1: from the chunk's start); x nil stands for
+// ones.
+func (w *glaWork[T]) factor(dst, x []T, hi, lo int) {
+	K := len(w.ones)
+	bl, ml := w.zero, w.zero
+	if lo >= 0 {
+		bl, ml = glaRow(w.b, lo, K), glaRow(w.m, lo, K)
+	}
+	if x == nil {
+		x = w.ones
+	}
+	glaDecay(dst, x, glaRow(w.b, hi, K), bl, glaRow(w.m, hi, K), ml)
 }

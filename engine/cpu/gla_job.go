@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/cpu/gemm"
 )
 
 // glaJob is one GLA forward in compute type T over row-major storage: q, k, g
@@ -80,30 +81,55 @@ func (j *glaJob[T]) row(x []T, t, h, width int) []T {
 	return x[off : off+width : off+width]
 }
 
-// glaWork is one goroutine's scratch: the state and, for the chunked form,
-// the chunk's buffers.
+// glaWork is one goroutine's scratch, reused from pair to pair: the state
+// and, for the chunked form, the chunk's buffers.
 type glaWork[T float] struct {
-	S  []T       // state [K, V]
+	S  []T       // state [K, V]: the head of sv
 	b  []float64 // cumulative log2 gates of the chunk, clamped ones apart [glaChunk, K]
 	m  []float64 // the number of clamped gates in each cumulative gate [glaChunk, K]
-	qe []T       // q scaled by exp2(b) or by a sub-chunk's gate ratio [glaChunk, K]
+	d  []T       // each token's own decay 2^g [glaChunk, K]
+	qs []T       // q times the scale [glaChunk, K]
+	qa []T       // [q ⊙ 2^b | A], A the intra-chunk attention [glaChunk, K+glaChunk]
+	qn []T       // a sub-chunk's q scaled by its gate ratios [glaSub, K]
 	kn []T       // k scaled by gate ratios [glaChunk, K]
-	a  []T       // intra-chunk attention [glaChunk, glaChunk]
-	oc []T       // the chunk's output before scaling [glaChunk, V]
+	sv []T       // [S; the chunk's V] [K+glaChunk, V]
+	u  []T       // one row of K: the diagonal walk's query
+	f  []T       // one row of K: a factor
+
+	ones []T       // K ones
+	zero []float64 // K zeros
+
+	ws gemm.Workspace // packing buffers of the float32 products
 }
 
 func newGLAWork[T float](k, v int, form backend.GLAForm) *glaWork[T] {
-	w := &glaWork[T]{S: make([]T, k*v)}
-	if form == backend.GLAChunked {
-		w.b = make([]float64, glaChunk*k)
-		w.m = make([]float64, glaChunk*k)
-		w.qe = make([]T, glaChunk*k)
-		w.kn = make([]T, glaChunk*k)
-		w.a = make([]T, glaChunk*glaChunk)
-		w.oc = make([]T, glaChunk*v)
+	if form != backend.GLAChunked {
+		return &glaWork[T]{S: make([]T, k*v)}
 	}
+	w := &glaWork[T]{
+		b:  make([]float64, glaChunk*k),
+		m:  make([]float64, glaChunk*k),
+		d:  make([]T, glaChunk*k),
+		qs: make([]T, glaChunk*k),
+		qa: make([]T, glaChunk*(k+glaChunk)),
+		qn: make([]T, glaSub*k),
+		kn: make([]T, glaChunk*k),
+		sv: make([]T, (k+glaChunk)*v),
+		u:  make([]T, k),
+		f:  make([]T, k),
+
+		ones: make([]T, k),
+		zero: make([]float64, k),
+	}
+	for i := range w.ones {
+		w.ones[i] = 1
+	}
+	w.S = w.sv[: k*v : k*v]
 	return w
 }
+
+// glaRow is row r of a row-major matrix of n columns.
+func glaRow[E any](x []E, r, n int) []E { return x[r*n : (r+1)*n : (r+1)*n] }
 
 // glaAxpy is y += a*x.
 func glaAxpy[T float](y []T, a T, x []T) {
@@ -113,12 +139,33 @@ func glaAxpy[T float](y []T, a T, x []T) {
 	}
 }
 
-// glaDot is the inner product of x and y.
-func glaDot[T float](x, y []T) T {
-	y = y[:len(x)]
-	var s T
-	for i := range x {
-		s += x[i] * y[i]
+// glaScal is y *= a.
+func glaScal[T float](y []T, a T) {
+	for i := range y {
+		y[i] *= a
 	}
-	return s
+}
+
+// glaMul is y ⊙= x.
+func glaMul[T float](y, x []T) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] *= x[i]
+	}
+}
+
+// glaDot is the inner product of x and y (len(y) >= len(x)), in four
+// partial sums so that the additions overlap rather than wait on each other.
+func glaDot[T float](x, y []T) T {
+	var s0, s1, s2, s3 T
+	for ; len(x) >= 4 && len(y) >= 4; x, y = x[4:], y[4:] {
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+	}
+	for i := range x {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

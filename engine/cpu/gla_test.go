@@ -34,7 +34,8 @@ func glaRun(t *testing.T, b *cpu.Backend, p *conformance.GLAProblem, form backen
 }
 
 // Both forms against the reference and each other, over odd and power-of-two
-// K and V, T below one sub-chunk, at a chunk boundary and past it.
+// K and V, T below one sub-chunk, at a chunk boundary and past it, last
+// chunks ending inside and just past a sub-chunk.
 func TestGLAFormsAgree(t *testing.T) {
 	b := cpu.New(2)
 	for _, c := range []conformance.GLACase{
@@ -42,6 +43,7 @@ func TestGLAFormsAgree(t *testing.T) {
 		{B: 2, T: 7, H: 2, K: 17, V: 100, H0: true},
 		{B: 1, T: 64, H: 1, K: 128, V: 17, H0: true},
 		{B: 1, T: 65, H: 2, K: 64, V: 17, H0: true},
+		{B: 1, T: 81, H: 2, K: 17, V: 9, H0: true}, // a last chunk of one sub-chunk and one row
 		{B: 2, T: 100, H: 1, K: 100, V: 64},
 		{B: 1, T: 130, H: 1, K: 128, V: 128, H0: true},
 	} {
