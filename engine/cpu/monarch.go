@@ -18,7 +18,7 @@ func (b *Backend) MonarchForward(ctx context.Context, a backend.MonarchArgs) err
 	if err := backend.CheckMonarch(a); err != nil {
 		return err
 	}
-	if err := monarchOnHost(op, a.X, a.W1, a.W2, a.Y); err != nil {
+	if err := hostOnly(op, a.X, a.W1, a.W2, a.Y); err != nil {
 		return err
 	}
 	d := monarchDims(a.X, a.W1, a.W2)
@@ -33,10 +33,10 @@ func (b *Backend) MonarchForward(ctx context.Context, a backend.MonarchArgs) err
 		return b.monarchForward32(ctx, d, a.X.Float32(), a.W1.Float32(), a.W2.Float32(), a.Y.Float32())
 	case tensor.Float16, tensor.BFloat16:
 		y := make([]float32, a.Y.Len())
-		if err := b.monarchForward32(ctx, d, monarchWiden(a.X), monarchWiden(a.W1), monarchWiden(a.W2), y); err != nil {
+		if err := b.monarchForward32(ctx, d, widen32(a.X), widen32(a.W1), widen32(a.W2), y); err != nil {
 			return err
 		}
-		monarchNarrow(a.Y, y)
+		narrow32(a.Y, y)
 		return nil
 	}
 	return errs.DType(op, "cpu backend has no monarch for %v", a.X.DType())
@@ -49,7 +49,7 @@ func (b *Backend) MonarchBackward(ctx context.Context, a backend.MonarchGradArgs
 	if err := backend.CheckMonarchGrad(a); err != nil {
 		return err
 	}
-	if err := monarchOnHost(op, a.X, a.W1, a.W2, a.DY, a.DX, a.DW1, a.DW2); err != nil {
+	if err := hostOnly(op, a.X, a.W1, a.W2, a.DY, a.DX, a.DW1, a.DW2); err != nil {
 		return err
 	}
 	d := monarchDims(a.X, a.W1, a.W2)
@@ -72,14 +72,14 @@ func (b *Backend) MonarchBackward(ctx context.Context, a backend.MonarchGradArgs
 				bufs[i] = make([]float32, t.Len())
 			}
 		}
-		err := b.monarchBackward32(ctx, d, monarchWiden(a.X), monarchWiden(a.W1), monarchWiden(a.W2), monarchWiden(a.DY),
+		err := b.monarchBackward32(ctx, d, widen32(a.X), widen32(a.W1), widen32(a.W2), widen32(a.DY),
 			bufs[0], bufs[1], bufs[2])
 		if err != nil {
 			return err
 		}
 		for i, t := range outs {
 			if t != nil {
-				monarchNarrow(t, bufs[i])
+				narrow32(t, bufs[i])
 			}
 		}
 		return nil
@@ -96,16 +96,6 @@ func monarchDims(x, w1, w2 *tensor.Tensor) ref.MonarchDims {
 	}
 }
 
-// monarchOnHost reports a non-nil operand held by a device.
-func monarchOnHost(op string, ts ...*tensor.Tensor) error {
-	for _, t := range ts {
-		if t != nil && !t.OnHost() {
-			return errs.Unsupported(op, "the cpu backend needs host tensors, got %v", t)
-		}
-	}
-	return nil
-}
-
 // monarchOut64 and monarchOut32 return an optional output's slice (nil when not wanted).
 func monarchOut64(t *tensor.Tensor) []float64 {
 	if t == nil {
@@ -119,35 +109,4 @@ func monarchOut32(t *tensor.Tensor) []float32 {
 		return nil
 	}
 	return t.Float32()
-}
-
-// monarchWiden copies a float16 or bfloat16 host tensor to float32 (exact).
-func monarchWiden(t *tensor.Tensor) []float32 {
-	out := make([]float32, t.Len())
-	switch d := t.Data().(type) {
-	case []tensor.F16:
-		for i, v := range d {
-			out[i] = v.Float32()
-		}
-	case []tensor.BF16:
-		for i, v := range d {
-			out[i] = v.Float32()
-		}
-	}
-	return out
-}
-
-// monarchNarrow rounds float32 values (to nearest even) into a float16 or
-// bfloat16 host tensor.
-func monarchNarrow(t *tensor.Tensor, v []float32) {
-	switch d := t.Data().(type) {
-	case []tensor.F16:
-		for i, x := range v {
-			d[i] = tensor.ToF16(x)
-		}
-	case []tensor.BF16:
-		for i, x := range v {
-			d[i] = tensor.ToBF16(x)
-		}
-	}
 }
