@@ -7,9 +7,10 @@
 //
 // Operands are host tensors: each operation copies its inputs to device
 // buffers, launches the kernels through the generated wrappers of package
-// cuda/kernels, copies the outputs back and frees the buffers. Implemented:
-// Monarch forward and GLA (recurrent form, decode step) for float32; the
-// rest returns errs.ErrUnsupported.
+// cuda/kernels, copies the outputs back and frees the buffers. Implemented
+// for float32, float16 and bfloat16: Monarch forward (fused or two-pass) and
+// backward, GLA in both forms (chunked and recurrent kernels) and the decode
+// step. float64, W4A4 and SpGEMM return errs.ErrUnsupported for now.
 package backend
 
 import (
@@ -50,10 +51,6 @@ func (b *Backend) Device() device.Device { return b.d }
 
 // Close closes the device.
 func (b *Backend) Close() error { return b.d.Close() }
-
-func (b *Backend) MonarchBackward(ctx context.Context, a backend.MonarchGradArgs) error {
-	return errs.Unsupported("monarch backward", "not implemented on cuda yet")
-}
 
 func (b *Backend) W4A4GEMM(ctx context.Context, a backend.W4A4Args) error {
 	return errs.Unsupported("w4a4", "not implemented on cuda yet")

@@ -39,7 +39,6 @@ func f32(t *testing.T, shape ...int) *tensor.Tensor {
 func TestUnsupported(t *testing.T) {
 	b := cudabackend.New(nil)
 	ctx := t.Context()
-	assert.ErrorIs(t, b.MonarchBackward(ctx, backend.MonarchGradArgs{}), errs.ErrUnsupported)
 	assert.ErrorIs(t, b.W4A4GEMM(ctx, backend.W4A4Args{}), errs.ErrUnsupported)
 	_, err := b.SpGEMM32(ctx, nil, nil, backend.SpGEMMOptions{})
 	assert.ErrorIs(t, err, errs.ErrUnsupported)
@@ -54,10 +53,20 @@ func TestUnsupported(t *testing.T) {
 	require.NoError(t, err)
 	err = b.MonarchForward(ctx, backend.MonarchArgs{X: x64, W1: w1, W2: w1, Y: y})
 	assert.ErrorIs(t, err, errs.ErrUnsupported, "float64 monarch")
+	err = b.MonarchBackward(ctx, backend.MonarchGradArgs{X: x64, W1: w1, W2: w1, DY: y, DX: x64})
+	assert.ErrorIs(t, err, errs.ErrUnsupported, "float64 monarch backward")
 	err = b.MonarchForward(ctx, backend.MonarchArgs{X: f32(t, 2, 5), W1: f32(t, 2, 2, 2), W2: f32(t, 2, 2, 2), Y: f32(t, 2, 4)})
 	assert.ErrorIs(t, err, errs.ErrShape, "arguments are still validated")
 
-	q := f32(t, 1, 3, 2, 4)
-	a := backend.GLAArgs{Q: q, K: q, V: f32(t, 1, 3, 2, 5), G: q, O: f32(t, 1, 3, 2, 5), Form: backend.GLAChunked}
-	assert.ErrorIs(t, b.GLAForward(ctx, a), errs.ErrUnsupported, "chunked form")
+	f64 := func(shape ...int) *tensor.Tensor {
+		x, err := tensor.New(tensor.Float64, shape...)
+		require.NoError(t, err)
+		return x
+	}
+	q, v := f64(1, 3, 2, 4), f64(1, 3, 2, 5)
+	a := backend.GLAArgs{Q: q, K: q, V: v, G: q, O: v, Form: backend.GLAChunked}
+	assert.ErrorIs(t, b.GLAForward(ctx, a), errs.ErrUnsupported, "float64 gla")
+	q, v = f64(3, 2, 4), f64(3, 2, 5)
+	d := backend.GLADecodeArgs{Q: q, K: q, V: v, G: q, O: v, State: f32(t, 3, 2, 4, 5)}
+	assert.ErrorIs(t, b.GLADecode(ctx, d), errs.ErrUnsupported, "float64 gla decode")
 }

@@ -3,6 +3,7 @@ package backend_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/sparse"
+	"github.com/matmix/matmix/engine/tensor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,15 +21,36 @@ import (
 // covered runs every operation on the CUDA backend and only what it
 // refuses as unsupported on the CPU backend, counting what CUDA computed.
 // The conformance suite checks every case of every workload, so the CUDA
-// kernels' cases (float32 Monarch forward, float32 recurrent GLA and
-// decode) go through the suite unchanged, and the rest is the CPU's.
+// kernels' cases (Monarch forward and backward, GLA forward in both forms
+// and GLA decode, each in float32, float16 and bfloat16) go through the
+// suite unchanged, and the rest is the CPU's.
 type covered struct {
 	cuda *cudabackend.Backend
 	cpu  *cpu.Backend
 	n    *counts
 }
 
-type counts struct{ monarch, gla, decode atomic.Int64 }
+type counts struct {
+	monarch, monarchGrads dtypeCounts
+	gla                   [2]dtypeCounts // by form: backend.GLAChunked, backend.GLARecurrent
+	glaKernels            [3]dtypeCounts // by the kernel that ran (cudabackend.GLAKernel)
+	decode                dtypeCounts
+}
+
+// dtypeCounts are the Monarch cases CUDA computed, by dtype.
+type dtypeCounts struct{ f64, f32, f16, bf16 atomic.Int64 }
+
+func (m *dtypeCounts) of(dt tensor.DType) *atomic.Int64 {
+	switch dt {
+	case tensor.Float32:
+		return &m.f32
+	case tensor.Float16:
+		return &m.f16
+	case tensor.BFloat16:
+		return &m.bf16
+	}
+	return &m.f64
+}
 
 func (c covered) Name() string { return c.cuda.Name() }
 func (c covered) Close() error { return c.cuda.Close() }
@@ -45,16 +68,31 @@ func either(n *atomic.Int64, f, g func() error) error {
 }
 
 func (c covered) MonarchForward(ctx context.Context, a backend.MonarchArgs) error {
-	return either(&c.n.monarch, func() error { return c.cuda.MonarchForward(ctx, a) }, func() error { return c.cpu.MonarchForward(ctx, a) })
+	return either(c.n.monarch.of(a.X.DType()), func() error { return c.cuda.MonarchForward(ctx, a) }, func() error { return c.cpu.MonarchForward(ctx, a) })
 }
 func (c covered) MonarchBackward(ctx context.Context, a backend.MonarchGradArgs) error {
-	return c.cpu.MonarchBackward(ctx, a)
+	return either(c.n.monarchGrads.of(a.X.DType()), func() error { return c.cuda.MonarchBackward(ctx, a) }, func() error { return c.cpu.MonarchBackward(ctx, a) })
 }
 func (c covered) GLAForward(ctx context.Context, a backend.GLAArgs) error {
-	return either(&c.n.gla, func() error { return c.cuda.GLAForward(ctx, a) }, func() error { return c.cpu.GLAForward(ctx, a) })
+	n := &atomic.Int64{} // a form the suite does not use: not counted
+	if a.Form == backend.GLAChunked || a.Form == backend.GLARecurrent {
+		n = c.n.gla[a.Form].of(a.Q.DType())
+	}
+	cuda := func() error {
+		err := c.cuda.GLAForward(ctx, a)
+		if err == nil {
+			plan, perr := c.cuda.GLAPlanFor(a, cudabackend.GLAOptions{})
+			if perr != nil {
+				return perr
+			}
+			c.n.glaKernels[plan.Kernel].of(a.Q.DType()).Add(1)
+		}
+		return err
+	}
+	return either(n, cuda, func() error { return c.cpu.GLAForward(ctx, a) })
 }
 func (c covered) GLADecode(ctx context.Context, a backend.GLADecodeArgs) error {
-	return either(&c.n.decode, func() error { return c.cuda.GLADecode(ctx, a) }, func() error { return c.cpu.GLADecode(ctx, a) })
+	return either(c.n.decode.of(a.Q.DType()), func() error { return c.cuda.GLADecode(ctx, a) }, func() error { return c.cpu.GLADecode(ctx, a) })
 }
 func (c covered) W4A4GEMM(ctx context.Context, a backend.W4A4Args) error {
 	return c.cpu.W4A4GEMM(ctx, a)
@@ -67,8 +105,10 @@ func (c covered) SpGEMM64(ctx context.Context, a, b *sparse.CSR[float64], o back
 }
 
 // TestConformance runs the whole conformance suite with the CUDA backend
-// taking every case it supports, and checks that it took the float32
-// Monarch forward and recurrent GLA and decode cases. The device is the
+// taking every case it supports, and checks that it took the Monarch
+// forward and backward cases, the GLA forward cases of both forms (on both
+// kernels) and the GLA decode cases, in float32, float16 and bfloat16
+// (float64 stays on the CPU). The device is the
 // registered one: the simulator under -tags cudasim, else the GPU, so that
 // the test binary built here (go test -c) checks the kernels on a lent GPU.
 // Without either there is nothing to run the kernels on.
@@ -87,8 +127,25 @@ func TestConformance(t *testing.T) {
 		require.NoError(t, err)
 		return covered{cuda: b.(*cudabackend.Backend), cpu: cpu.New(0), n: n}
 	})
-	assert.Positive(t, n.monarch.Load(), "float32 monarch cases ran on the simulator")
-	assert.Positive(t, n.gla.Load(), "float32 recurrent gla cases ran on the simulator")
-	assert.Positive(t, n.decode.Load(), "float32 gla decode cases ran on the simulator")
-	t.Logf("on %s: %d monarch, %d gla, %d decode", name, n.monarch.Load(), n.gla.Load(), n.decode.Load())
+	for _, m := range []struct {
+		name string
+		c    *dtypeCounts
+	}{
+		{"monarch", &n.monarch}, {"monarch backward", &n.monarchGrads},
+		{"gla chunked form", &n.gla[backend.GLAChunked]}, {"gla recurrent form", &n.gla[backend.GLARecurrent]},
+		{"gla chunked kernel", &n.glaKernels[cudabackend.GLAChunkedKernel]},
+		{"gla recurrent kernel", &n.glaKernels[cudabackend.GLARecurrentKernel]},
+		{"gla decode", &n.decode},
+	} {
+		assert.Positive(t, m.c.f32.Load(), "float32 %s cases ran on the device", m.name)
+		assert.Positive(t, m.c.f16.Load(), "float16 %s cases ran on the device", m.name)
+		assert.Positive(t, m.c.bf16.Load(), "bfloat16 %s cases ran on the device", m.name)
+		assert.Zero(t, m.c.f64.Load(), "float64 %s cases stay on the cpu", m.name)
+	}
+	dts := func(c *dtypeCounts) string {
+		return fmt.Sprintf("%d/%d/%d", c.f32.Load(), c.f16.Load(), c.bf16.Load())
+	}
+	t.Logf("on %s (float32/float16/bfloat16): monarch %s and backward %s, gla chunked form %s (chunked kernel %s), recurrent form %s, decode %s",
+		name, dts(&n.monarch), dts(&n.monarchGrads), dts(&n.gla[backend.GLAChunked]),
+		dts(&n.glaKernels[cudabackend.GLAChunkedKernel]), dts(&n.gla[backend.GLARecurrent]), dts(&n.decode))
 }

@@ -5,76 +5,181 @@ import (
 	"math"
 
 	"github.com/matmix/matmix/cuda/device"
-	"github.com/matmix/matmix/cuda/kernels"
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/tensor"
 )
 
-// MonarchForward computes y = Monarch(w1, w2) x with monarch_fwd_f32
-// (kernels/monarch.cu): float32 only.
+// MonarchForward computes y = Monarch(w1, w2) x with the default options:
+// float32 on the precise path, float16 and bfloat16 on the tensor cores.
 func (b *Backend) MonarchForward(ctx context.Context, a backend.MonarchArgs) error {
-	const op = "monarch"
-	if err := backend.CheckMonarch(a); err != nil {
+	return b.MonarchForwardWith(ctx, a, MonarchOptions{})
+}
+
+// MonarchForwardWith computes y = Monarch(w1, w2) x with the kernels
+// MonarchPlanFor chooses (kernels/monarch.cu): the fused kernel, or two
+// batched block GEMMs for blocks too large for it.
+func (b *Backend) MonarchForwardWith(ctx context.Context, a backend.MonarchArgs, o MonarchOptions) error {
+	plan, kv, d, err := b.monarchForwardPlan(a, o)
+	if err != nil || a.Y.Len() == 0 {
 		return err
-	}
-	if a.X.DType() != tensor.Float32 {
-		return errs.Unsupported(op, "cuda has monarch for float32 only, not %v", a.X.DType())
-	}
-	if err := hostOperands(op, a.X, a.W1, a.W2, a.Y); err != nil {
-		return err
-	}
-	batch, k, q, p := a.X.Dim(0), a.W1.Dim(0), a.W1.Dim(1), a.W1.Dim(2)
-	l, s, r := a.W2.Dim(0), a.W2.Dim(1), a.W2.Dim(2)
-	// The kernel takes the sizes as int and indexes one row's intermediate
-	// (k*q values) with int.
-	if err := fitInt32(op, batch, k*q, p, l*s, r); err != nil {
-		return err
-	}
-	if a.Y.Len() == 0 {
-		return nil
-	}
-	smem := 4 * k * q // one row of y1, float32
-	if limit := b.d.Props().SharedPerBlockOptin; smem > limit {
-		return errs.Limit(op, "k*q = %d intermediate values need %d bytes of shared memory per block; the device has %d", k*q, smem, limit)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	bs := &buffers{d: b.d}
-	err := b.monarch(bs, a, batch, k, q, p, l, s, r, smem)
-	return bs.free(err)
+	return bs.free(b.monarchForward(bs, kv, plan, d, a))
 }
 
-func (b *Backend) monarch(bs *buffers, a backend.MonarchArgs, batch, k, q, p, l, s, r, smem int) error {
-	x, err := upload(bs, a.X.Float32())
-	if err != nil {
-		return err
-	}
-	w1, err := upload(bs, a.W1.Float32())
-	if err != nil {
-		return err
-	}
-	w2, err := upload(bs, a.W2.Float32())
-	if err != nil {
-		return err
-	}
-	y, err := alloc[float32](bs, a.Y.Len())
-	if err != nil {
-		return err
-	}
-	// Blocks stride over the batch rows; threads over a row's k*q first
-	// and l*s second outputs, so a block needs no more threads than the
-	// larger of the two (in whole warps).
-	grid := device.D1(min(batch, 8*max(b.d.Props().SMs, 1)))
-	block := device.D1(warps(max(k*q, l*s), 256))
-	err = kernels.MonarchFwdF32(b.d, 0, grid, block, smem, x, w1, w2, y,
-		int32(batch), int32(k), int32(q), int32(p), int32(l), int32(s), int32(r))
-	if err != nil {
-		return err
-	}
-	return device.Download(b.d, a.Y.Float32(), y)
+// MonarchPlanFor returns what MonarchForwardWith runs for these operands
+// on this device (for tuning and reports); it validates like the product.
+func (b *Backend) MonarchPlanFor(a backend.MonarchArgs, o MonarchOptions) (MonarchPlan, error) {
+	plan, _, _, err := b.monarchForwardPlan(a, o)
+	return plan, err
 }
+
+func (b *Backend) monarchForwardPlan(a backend.MonarchArgs, o MonarchOptions) (MonarchPlan, *monarchKernels, monarchDims, error) {
+	const op = "monarch"
+	if err := backend.CheckMonarch(a); err != nil {
+		return MonarchPlan{}, nil, monarchDims{}, err
+	}
+	kv, err := monarchVariant(op, a.X.DType(), o.Math)
+	if err != nil {
+		return MonarchPlan{}, nil, monarchDims{}, err
+	}
+	if err := hostOperands(op, a.X, a.W1, a.W2, a.Y); err != nil {
+		return MonarchPlan{}, nil, monarchDims{}, err
+	}
+	d := monarchDimsOf(a.X, a.W1, a.W2)
+	if err := d.fit(op); err != nil {
+		return MonarchPlan{}, nil, monarchDims{}, err
+	}
+	plan, err := monarchPlan(b.d.Props(), kv, d, o)
+	return plan, kv, d, err
+}
+
+func monarchDimsOf(x, w1, w2 *tensor.Tensor) monarchDims {
+	return monarchDims{batch: x.Dim(0), k: w1.Dim(0), q: w1.Dim(1), p: w1.Dim(2), l: w2.Dim(0), s: w2.Dim(1), r: w2.Dim(2)}
+}
+
+// fit checks what the kernels index with int: a row of x, y or the
+// intermediate, a weight tensor, the batch (with a tile of slack), and the
+// two-pass GEMM's grid.x.
+func (d monarchDims) fit(op string) error {
+	if err := fitInt32(op, d.batch+1024, d.n(), d.m(), d.n1(), d.k*d.q*d.p, d.l*d.s*d.r); err != nil {
+		return err
+	}
+	return fitInt32(op, d.k*monarchCeil(d.q, monarchGemmTile), d.l*monarchCeil(d.s, monarchGemmTile),
+		d.k*monarchCeil(d.p, monarchGemmTile), d.l*monarchCeil(d.r, monarchGemmTile))
+}
+
+func (b *Backend) monarchForward(bs *buffers, kv *monarchKernels, plan MonarchPlan, d monarchDims, a backend.MonarchArgs) error {
+	x, err := uploadTensor(bs, a.X)
+	if err != nil {
+		return err
+	}
+	w1, err := uploadTensor(bs, a.W1)
+	if err != nil {
+		return err
+	}
+	w2, err := uploadTensor(bs, a.W2)
+	if err != nil {
+		return err
+	}
+	y, err := bs.allocBytes(a.Y.Len() * kv.elem)
+	if err != nil {
+		return err
+	}
+	if plan.Path == MonarchFused {
+		e := kv.elem
+		vec := monarchFlag(monarchAligned(d.n()*e) && monarchAligned(d.p*e), 1) |
+			monarchFlag(monarchAligned(d.p*e), 2) | monarchFlag(monarchAligned(d.r*e), 4)
+		err = kv.fused(b.d, 0, device.D1(plan.Blocks), device.D1(monarchThreads), plan.Smem, x, w1, w2, y,
+			int32(d.batch), int32(d.k), int32(d.q), int32(d.p), int32(d.l), int32(d.s), int32(d.r),
+			int32(plan.RowTile), int32(plan.Group), vec)
+	} else {
+		err = b.monarchTwoPass(bs, kv, d, x, w1, w2, y)
+	}
+	if err != nil {
+		return err
+	}
+	return downloadTensor(b.d, a.Y, y)
+}
+
+// monarchTwoPass runs the forward as two batched block GEMMs through the
+// intermediate z (batch, l, r) in device memory: z = perm(x w1^T), then
+// y = perm(z w2^T).
+func (b *Backend) monarchTwoPass(bs *buffers, kv *monarchKernels, d monarchDims, x, w1, w2, y device.Ptr) error {
+	z, err := bs.allocBytes(d.batch * d.n1() * kv.elem)
+	if err != nil {
+		return err
+	}
+	if err := b.monarchGemm(kv, d.batch, monarchGemm{a: x, w: w1, c: z, nblk: d.k, n: d.q, k: d.p,
+		lda: d.n(), ldc: d.n1(), aL: 1, aR: 1, cL: d.l, cR: d.r}); err != nil {
+		return err
+	}
+	return b.monarchGemm(kv, d.batch, monarchGemm{a: z, w: w2, c: y, nblk: d.l, n: d.s, k: d.r,
+		lda: d.n1(), ldc: d.m(), aL: 1, aR: 1, cL: d.s, cR: d.l})
+}
+
+// monarchGemm is one launch of monarch_bgemm_<v>: for every block blk,
+// C[b, perm(blk*n + j; cL, cR)] = sum_i A[b, perm(blk*k + i; aL, aR)] W(blk, j, i)
+// with W(blk, j, i) = w[blk, j, i], or w[blk, i, j] when wtrans.
+type monarchGemm struct {
+	a, w, c        device.Ptr
+	nblk, n, k     int
+	lda, ldc       int
+	aL, aR, cL, cR int
+	wtrans         bool
+}
+
+func (b *Backend) monarchGemm(kv *monarchKernels, batch int, g monarchGemm) error {
+	if batch == 0 {
+		return nil
+	}
+	e := kv.elem
+	vec := monarchFlag(g.aL == 1 && monarchAligned(g.k*e) && monarchAligned(g.lda*e), 1) |
+		monarchFlag(!g.wtrans && monarchAligned(g.k*e) || g.wtrans && monarchAligned(g.n*e), 2)
+	trans := int32(0)
+	if g.wtrans {
+		trans = 1
+	}
+	grid := device.D3(g.nblk*monarchCeil(g.n, monarchGemmTile), min(monarchCeil(batch, monarchGemmTile), 65535), 1)
+	return kv.bgemm(b.d, 0, grid, device.D1(monarchThreads), 0, g.a, g.w, g.c, int32(batch), int32(g.nblk),
+		int32(g.n), int32(g.k), int64(g.lda), int64(g.ldc), int32(g.aL), int32(g.aR), int32(g.cL), int32(g.cR), trans, vec)
+}
+
+// uploadTensor copies a float32, float16 or bfloat16 host tensor to a new
+// device buffer.
+func uploadTensor(bs *buffers, t *tensor.Tensor) (device.Ptr, error) {
+	switch t.DType() {
+	case tensor.Float32:
+		return upload(bs, t.Float32())
+	case tensor.Float16:
+		return upload(bs, t.Float16())
+	case tensor.BFloat16:
+		return upload(bs, t.BFloat16())
+	}
+	return 0, errs.Unsupported("upload", "no device copy for %v", t.DType())
+}
+
+// downloadTensor copies a device buffer into a float32, float16 or
+// bfloat16 host tensor.
+func downloadTensor(d device.Device, t *tensor.Tensor, p device.Ptr) error {
+	switch t.DType() {
+	case tensor.Float32:
+		return device.Download(d, t.Float32(), p)
+	case tensor.Float16:
+		return device.Download(d, t.Float16(), p)
+	case tensor.BFloat16:
+		return device.Download(d, t.BFloat16(), p)
+	}
+	return errs.Unsupported("download", "no device copy for %v", t.DType())
+}
+
+// allocBytes returns an uninitialized device buffer of n bytes (at least
+// one).
+func (bs *buffers) allocBytes(n int) (device.Ptr, error) { return alloc[byte](bs, n) }
 
 // warps rounds n threads up to whole warps, at most limit.
 func warps(n, limit int) int { return min((n+31)/32*32, limit) }

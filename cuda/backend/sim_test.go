@@ -3,7 +3,6 @@
 package backend_test
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -62,49 +61,6 @@ func relFrobenius(got, want []float64) float64 {
 
 func tensorOf(t *testing.T, vals []float64, shape ...int) (*tensor.Tensor, []float64) {
 	return conformance.GLATensor(t, tensor.Float32, vals, shape...)
-}
-
-// TestMonarchF32 checks monarch_fwd_f32 on the simulator against the
-// float64 reference (spec: float32 within 1e-5 relative Frobenius), on
-// square, rectangular, single-row and odd shapes, the output poisoned.
-func TestMonarchF32(t *testing.T) {
-	b := openSim(t)
-	for _, d := range []ref.MonarchDims{
-		{Batch: 5, K: 4, Q: 4, P: 4, L: 4, S: 4, R: 4},
-		{Batch: 7, K: 2, Q: 6, P: 3, L: 3, S: 5, R: 4},
-		{Batch: 1, K: 3, Q: 4, P: 5, L: 6, S: 2, R: 2},
-		{Batch: 13, K: 5, Q: 3, P: 7, L: 3, S: 9, R: 5},
-		{Batch: 3, K: 1, Q: 40, P: 3, L: 8, S: 33, R: 5}, // l*s = 264 outputs: more than one 256-thread pass
-	} {
-		t.Run(fmt.Sprintf("%+v", d), func(t *testing.T) { monarchCase(t, b, d) })
-	}
-}
-
-func monarchCase(t *testing.T, b *cudabackend.Backend, d ref.MonarchDims) {
-	{
-		r := newRand(t)
-		x, xv := tensorOf(t, uniform(r, d.Batch*d.N()), d.Batch, d.N())
-		w1, w1v := tensorOf(t, uniform(r, d.K*d.Q*d.P), d.K, d.Q, d.P)
-		w2, w2v := tensorOf(t, uniform(r, d.L*d.S*d.R), d.L, d.S, d.R)
-		y := f32(t, d.Batch, d.M())
-		y.FillNaN()
-		require.NoError(t, b.MonarchForward(t.Context(), backend.MonarchArgs{X: x, W1: w1, W2: w2, Y: y}))
-		want := make([]float64, d.Batch*d.M())
-		ref.MonarchForward(d, xv, w1v, w2v, want)
-		got, err := y.AsFloat64()
-		require.NoError(t, err)
-		assert.LessOrEqual(t, relFrobenius(got, want), 1e-5, "%+v", d)
-	}
-}
-
-// TestMonarchLimits: an intermediate row too large for shared memory is a
-// limit error, found before any allocation.
-func TestMonarchLimits(t *testing.T) {
-	b := openSim(t)
-	// k*q = 65536 floats = 256 KiB > 227 KiB.
-	x, w1, w2 := f32(t, 1, 256), f32(t, 256, 256, 1), f32(t, 256, 1, 256)
-	err := b.MonarchForward(t.Context(), backend.MonarchArgs{X: x, W1: w1, W2: w2, Y: f32(t, 1, 256)})
-	assert.ErrorIs(t, err, errs.ErrLimit)
 }
 
 // TestGLARecurrentF32 checks gla_recurrent_f32 on the simulator against the
