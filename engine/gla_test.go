@@ -12,7 +12,7 @@ import (
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/conformance"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/tensor"
 )
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,47 +11,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/npy"
 	"github.com/matmix/matmix/engine/tensor"
 )
 
-// Helpers of the run tests. engine/internal/check cannot be imported from
-// cmd/ (Go's internal rule), so the little they need is restated here.
+// Helpers of the run tests; random inputs and error measures come from
+// engine/conformance/check.
 
-func newRand(t *testing.T) *rand.Rand {
-	t.Helper()
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	return rand.New(rand.NewPCG(seed, 1))
-}
-
-// uniform returns n values in [-1, -0.05] ∪ [0.05, 1], never zero.
-func uniform(r *rand.Rand, n int) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = 0.05 + 0.95*r.Float64()
-		if r.IntN(2) == 0 {
-			v[i] = -v[i]
-		}
-	}
-	return v
-}
-
-// relErr is ||got - want||_F / ||want||_F, +Inf on NaN or a length mismatch.
-func relErr(got, want []float64) float64 {
-	if len(got) != len(want) {
-		return math.Inf(1)
-	}
-	var num, den float64
-	for i := range got {
-		if math.IsNaN(got[i]) {
-			return math.Inf(1)
-		}
-		num += (got[i] - want[i]) * (got[i] - want[i])
-		den += want[i] * want[i]
-	}
-	return math.Sqrt(num / den)
-}
+var (
+	newRand = check.NewRand
+	uniform = check.Uniform
+	relErr  = check.RelFrobenius
+)
 
 // floatTensor makes a tensor of dtype dt (float32 or float64) holding v.
 func floatTensor(t *testing.T, dt tensor.DType, v []float64, shape ...int) *tensor.Tensor {

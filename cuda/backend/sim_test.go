@@ -3,8 +3,6 @@
 package backend_test
 
 import (
-	"math"
-	"math/rand/v2"
 	"testing"
 
 	cudabackend "github.com/matmix/matmix/cuda/backend"
@@ -12,6 +10,7 @@ import (
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/conformance"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
@@ -27,37 +26,12 @@ func openSim(t *testing.T) *cudabackend.Backend {
 	return b
 }
 
-// newRand logs its seed, so that a failure can be replayed.
-func newRand(t *testing.T) *rand.Rand {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	return rand.New(rand.NewPCG(seed, 3))
-}
-
-// uniform draws n values in ±[0.05, 1]: random, never zero (as the
-// engine's internal check.Uniform, which packages outside engine/ cannot
-// import).
-func uniform(r *rand.Rand, n int) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = (0.05 + 0.95*r.Float64()) * float64(1-2*r.IntN(2))
-	}
-	return v
-}
-
-// relFrobenius is ||got-want|| / ||want||, +Inf on any NaN (an unwritten,
-// poisoned output).
-func relFrobenius(got, want []float64) float64 {
-	var num, den float64
-	for i := range want {
-		if math.IsNaN(got[i]) {
-			return math.Inf(1)
-		}
-		num += (got[i] - want[i]) * (got[i] - want[i])
-		den += want[i] * want[i]
-	}
-	return math.Sqrt(num / den)
-}
+// Random inputs (never zero) and the error measure of the engine's tests.
+var (
+	newRand      = check.NewRand
+	uniform      = check.Uniform
+	relFrobenius = check.RelFrobenius
+)
 
 func tensorOf(t *testing.T, vals []float64, shape ...int) (*tensor.Tensor, []float64) {
 	return conformance.GLATensor(t, tensor.Float32, vals, shape...)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
 )

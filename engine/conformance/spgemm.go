@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/matmix/matmix/engine"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mtx"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/sparse"

@@ -6,7 +6,7 @@ import (
 
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/cpu/gemm"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 )
 
 // BenchmarkSgemm times the dense float32 product C = A·B (n x n) the CPU

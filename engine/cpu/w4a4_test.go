@@ -11,7 +11,7 @@ import (
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/quant"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"

@@ -14,7 +14,7 @@ import (
 
 	"github.com/matmix/matmix/engine/conformance"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mtx"
 	"github.com/matmix/matmix/engine/sparse"
 )

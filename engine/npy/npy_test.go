@@ -19,7 +19,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/tensor"
 )
 

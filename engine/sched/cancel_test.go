@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mempool/mempooltest"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/tensor"

@@ -18,7 +18,7 @@ import (
 	"github.com/matmix/matmix/cuda/sim"
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/tensor"

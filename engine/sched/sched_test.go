@@ -15,7 +15,7 @@ import (
 
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/mempool/mempooltest"
 	"github.com/matmix/matmix/engine/sched"

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/matmix/matmix/engine"
-	"github.com/matmix/matmix/engine/internal/check"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/mtx"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/sparse"

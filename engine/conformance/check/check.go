@@ -1,4 +1,4 @@
-// Package check holds what the tests of every package share: fresh random
+// Package check holds what the tests of every package (and of other backends) share: fresh random
 // inputs that are never zero, and the error measures the spec's tolerances
 // are stated in.
 package check
@@ -6,12 +6,19 @@ package check
 import (
 	"math"
 	"math/rand/v2"
-	"testing"
 )
 
-// NewRand returns a generator seeded from the test's name and a fresh seed,
-// logging the seed so that a failure can be replayed.
-func NewRand(t testing.TB) *rand.Rand {
+// Logger is the part of testing.TB that NewRand needs; taking it rather than
+// testing.TB keeps the testing package out of the binaries (matmix bench)
+// that use this package.
+type Logger interface {
+	Helper()
+	Logf(format string, args ...any)
+}
+
+// NewRand returns a generator with a fresh seed, logging the seed so that a
+// failure can be replayed.
+func NewRand(t Logger) *rand.Rand {
 	t.Helper()
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
