@@ -10,8 +10,8 @@ import (
 
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
-	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
 	"gonum.org/v1/gonum/mat"

@@ -7,8 +7,8 @@ import (
 
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/conformance"
-	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/sparse"
 )
 

@@ -6,8 +6,8 @@ import (
 
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/conformance"
-	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/tensor"
 )
 

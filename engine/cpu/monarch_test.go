@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
 )

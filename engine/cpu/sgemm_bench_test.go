@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/cpu/gemm"
-	"github.com/matmix/matmix/engine/conformance/check"
 )
 
 // BenchmarkSgemm times the dense float32 product C = A·B (n x n) the CPU

@@ -11,9 +11,9 @@ import (
 
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/conformance"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/cpu"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/sparse"
 )

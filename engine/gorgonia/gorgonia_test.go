@@ -12,8 +12,8 @@ import (
 	gt "gorgonia.org/tensor"
 
 	"github.com/matmix/matmix/engine"
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
 )

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/matmix/matmix/engine/conformance"
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/mtx"
 	"github.com/matmix/matmix/engine/sparse"
 )

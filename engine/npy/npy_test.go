@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/tensor"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/quant"
 	"github.com/matmix/matmix/engine/tensor"
 )

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/matmix/matmix/engine/conformance"
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/sparse"
 )

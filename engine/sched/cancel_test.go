@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/mempool/mempooltest"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/tensor"

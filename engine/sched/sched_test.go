@@ -14,8 +14,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/matmix/matmix/engine"
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/conformance/check"
+	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/mempool/mempooltest"
 	"github.com/matmix/matmix/engine/sched"
