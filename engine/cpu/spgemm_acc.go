@@ -1,126 +1,365 @@
 package cpu
 
 import (
-	"cmp"
+	"encoding/binary"
+	"math"
 	"math/bits"
 	"slices"
 
 	"github.com/matmix/matmix/engine/sparse"
 )
 
-// accumulator gathers one output row at a time. The dense form is
-// Gustavson's sparse accumulator: a marker and a value per column of C, so a
-// row costs its multiply-adds plus a sort of its columns. When C has so many
-// columns that a dense array per worker would dwarf the work (hypersparse
-// products), the sort form instead collects the row's partial products and
-// sorts them, costing memory proportional to the longest row's work.
-type accumulator[T sparse.Float] struct {
-	dense bool
-	mark  []int32 // dense: mark[j] == i+1 when column j is already in row i
-	val   []T     // dense: the running sums; nil in the symbolic pass
-	cols  []int32 // sort, symbolic pass: the row's columns, repeats included
-	pairs []pair[T]
-}
+// The accumulators gather one row of C = A*B (Gustavson's row-wise product).
+// Each has a symbolic form (count: the row's number of distinct columns)
+// and a numeric one (fill: the sorted row). All sum a column's partial
+// products in the order A's row, then B's rows, list them, so every kind
+// gives the same bits; kind in spgemm_plan.go and dense below pick one.
 
-type pair[T sparse.Float] struct {
-	col int32
-	v   T
-}
-
-func newAccumulator[T sparse.Float](dense, numeric bool, cols int, maxRowWork int64) *accumulator[T] {
-	w := &accumulator[T]{dense: dense}
-	switch {
-	case dense:
-		w.mark = make([]int32, cols)
-		if numeric {
-			w.val = make([]T, cols)
-		}
-	case numeric:
-		w.pairs = make([]pair[T], 0, maxRowWork)
-	default:
-		w.cols = make([]int32, 0, maxRowWork)
+// rowWork is the multiply-adds of the row of A with columns aCols.
+func rowWork[T sparse.Float](b *sparse.CSR[T], aCols []int32) int64 {
+	w := int64(0)
+	for _, k := range aCols {
+		w += b.RowPtr[k+1] - b.RowPtr[k]
 	}
 	return w
 }
 
-// count returns the number of distinct columns of row i of A*B.
-func (w *accumulator[T]) count(a, b *sparse.CSR[T], i int) int64 {
-	stamp := int32(i + 1) // rows < 2^31-1, so i+1 fits
-	n := int64(0)
-	w.cols = w.cols[:0]
-	for _, k := range a.ColInd[a.RowPtr[i]:a.RowPtr[i+1]] {
-		for _, j := range b.ColInd[b.RowPtr[k]:b.RowPtr[k+1]] {
-			switch {
-			case !w.dense:
-				w.cols = append(w.cols, j)
-			case w.mark[j] != stamp:
-				w.mark[j] = stamp
-				n++
-			}
-		}
-	}
-	if w.dense {
-		return n
-	}
-	slices.Sort(w.cols)
-	return int64(len(slices.Compact(w.cols)))
+// bRow is row k of b.
+func bRow[T sparse.Float](b *sparse.CSR[T], k int32) ([]int32, []T) {
+	lo, hi := b.RowPtr[k], b.RowPtr[k+1]
+	return b.ColInd[lo:hi:hi], b.Val[lo:hi:hi]
 }
 
-// fill writes row i of A*B, sorted, into cols and vals, whose length count
-// returned. Partial products are summed in the order A's row, then B's rows,
-// list them, in both forms, so the two give bit-identical results.
-func (w *accumulator[T]) fill(a, b *sparse.CSR[T], i int, cols []int32, vals []T) {
-	aLo, aHi := a.RowPtr[i], a.RowPtr[i+1]
-	if !w.dense {
-		w.pairs = w.pairs[:0]
-		for p := aLo; p < aHi; p++ {
-			k, av := a.ColInd[p], a.Val[p]
-			for q := b.RowPtr[k]; q < b.RowPtr[k+1]; q++ {
-				w.pairs = append(w.pairs, pair[T]{b.ColInd[q], av * b.Val[q]})
-			}
+// count returns the number of distinct columns of row i of A*B, whose
+// multiply-adds are w.
+func (ws *spgemmWork[T]) count(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, w int64) int64 {
+	aCols := a.ColInd[a.RowPtr[i]:a.RowPtr[i+1]]
+	switch k := p.kind(len(aCols), w); k {
+	case kindEmpty:
+		return 0
+	case kindCopy:
+		return w
+	case kindShort:
+		return ws.countShort(b, aCols)
+	case kindHash:
+		return ws.countHash(b, aCols, min(w, int64(p.cols)))
+	default:
+		if first, last, ok := p.dense(k, b, aCols, w); ok {
+			return ws.countBytemap(b, aCols, p.cols, first, last, p.bCanonical)
 		}
-		slices.SortStableFunc(w.pairs, func(x, y pair[T]) int { return cmp.Compare(x.col, y.col) })
-		n := -1
-		for t, e := range w.pairs {
-			if t > 0 && e.col == cols[n] {
-				vals[n] += e.v
-				continue
-			}
+		return ws.countBitmap(b, aCols, w, p.cols)
+	}
+}
+
+// fill writes row i of A*B, sorted, at the start of cols and vals, which
+// hold at least its entries, and returns how many it wrote.
+func (ws *spgemmWork[T]) fill(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, cols []int32, vals []T) int {
+	lo, hi := a.RowPtr[i], a.RowPtr[i+1]
+	aCols, aVals := a.ColInd[lo:hi:hi], a.Val[lo:hi:hi]
+	w := rowWork(b, aCols)
+	switch k := p.kind(len(aCols), w); k {
+	case kindEmpty:
+		return 0
+	case kindCopy:
+		bc, bv := bRow(b, aCols[0])
+		copy(cols, bc)
+		av := aVals[0]
+		vals = vals[:len(bv)]
+		for q, v := range bv {
+			vals[q] = av * v
+		}
+		return len(bv)
+	case kindShort:
+		return ws.fillShort(b, aCols, aVals, cols, vals)
+	case kindHash:
+		return ws.fillHash(b, aCols, aVals, min(int64(len(cols)), w), cols, vals)
+	default:
+		if first, last, ok := p.dense(k, b, aCols, w); ok {
+			return ws.fillBytemap(b, aCols, aVals, p.cols, first, last, p.bCanonical, cols, vals)
+		}
+		return ws.fillBitmap(b, aCols, aVals, p.cols, cols, vals)
+	}
+}
+
+// dense chooses between the two dense accumulators for a row of kind k
+// (kindBitmap or kindBytemap): true for the byte map, with the least and
+// greatest column of the row when B's rows are sorted (the ends of its B
+// rows), else an empty span to widen as the columns come. With sorted rows
+// the byte map is taken whenever the span scans in at most one load per
+// product, which also suits rows narrow next to C (banded matrices). A
+// kind forced by a test stays.
+func (p *spgemmPlan[T]) dense(k rowKind, b *sparse.CSR[T], aCols []int32, w int64) (first, last int32, bytemap bool) {
+	first, last = math.MaxInt32, -1
+	if !p.bCanonical {
+		return first, last, k == kindBytemap
+	}
+	for _, kk := range aCols {
+		if lo, hi := b.RowPtr[kk], b.RowPtr[kk+1]; lo < hi {
+			first, last = min(first, b.ColInd[lo]), max(last, b.ColInd[hi-1])
+		}
+	}
+	return first, last, k == kindBytemap || (p.tune.force == kindEmpty && int64(last-first)/8 <= w)
+}
+
+// Short rows: the partial products, sorted by column with an insertion
+// sort (stable, so repeats keep their order), then merged.
+
+func (ws *spgemmWork[T]) countShort(b *sparse.CSR[T], aCols []int32) int64 {
+	c := ws.cols[:0]
+	for _, k := range aCols {
+		bc, _ := bRow(b, k)
+		c = append(c, bc...)
+	}
+	for t := 1; t < len(c); t++ {
+		for u := t; u > 0 && c[u] < c[u-1]; u-- {
+			c[u], c[u-1] = c[u-1], c[u]
+		}
+	}
+	n := int64(0)
+	for t := range c {
+		if t == 0 || c[t] != c[t-1] {
 			n++
-			cols[n], vals[n] = e.col, e.v
 		}
-		return
 	}
-	stamp := int32(i + 1)
-	n := 0
-	for p := aLo; p < aHi; p++ {
-		k, av := a.ColInd[p], a.Val[p]
-		bc, bv := b.ColInd[b.RowPtr[k]:b.RowPtr[k+1]], b.Val[b.RowPtr[k]:b.RowPtr[k+1]]
+	return n
+}
+
+func (ws *spgemmWork[T]) fillShort(b *sparse.CSR[T], aCols []int32, aVals []T, cols []int32, vals []T) int {
+	pr := ws.prod[:0]
+	for t, k := range aCols {
+		av := aVals[t]
+		bc, bv := bRow(b, k)
 		for q, j := range bc {
-			if w.mark[j] != stamp {
-				w.mark[j] = stamp
-				w.val[j] = av * bv[q]
-				cols[n] = j
+			pr = append(pr, prod[T]{j, av * bv[q]})
+		}
+	}
+	for t := 1; t < len(pr); t++ {
+		for u := t; u > 0 && pr[u].col < pr[u-1].col; u-- {
+			pr[u], pr[u-1] = pr[u-1], pr[u]
+		}
+	}
+	n := -1
+	for t, e := range pr {
+		if t > 0 && e.col == cols[n] {
+			vals[n] += e.v
+			continue
+		}
+		n++
+		cols[n], vals[n] = e.col, e.v
+	}
+	return n + 1
+}
+
+// Bitmap rows: Gustavson's sparse accumulator, a value per column of C, with
+// a bitmap of the row's columns and a summary bitmap of the bitmap's nonzero
+// words, so the row comes out sorted by scanning cols/4096 summary words
+// plus one step per entry, instead of sorting its columns.
+
+// countBitmap sets the row's bits and counts those that were clear, then
+// clears the bitmap: by revisiting the columns when the row is short next
+// to the bitmap, else by wiping it.
+func (ws *spgemmWork[T]) countBitmap(b *sparse.CSR[T], aCols []int32, w int64, ncols int) int64 {
+	bm := ws.bits[:(ncols+63)/64]
+	n := uint64(0)
+	for _, k := range aCols {
+		bc, _ := bRow(b, k)
+		for _, j := range bc {
+			x := &bm[uint32(j)>>6]
+			old := *x
+			*x = old | 1<<(uint32(j)&63)
+			n += ^old >> (uint32(j) & 63) & 1
+		}
+	}
+	if w >= int64(len(bm)) {
+		clear(bm)
+		return int64(n)
+	}
+	for _, k := range aCols {
+		bc, _ := bRow(b, k)
+		for _, j := range bc {
+			bm[uint32(j)>>6] = 0
+		}
+	}
+	return int64(n)
+}
+
+func (ws *spgemmWork[T]) fillBitmap(b *sparse.CSR[T], aCols []int32, aVals []T, ncols int, cols []int32, vals []T) int {
+	acc := ws.acc[:ncols]
+	bm := ws.bits[:(ncols+63)/64]
+	sm := ws.sum[:(ncols+4095)/4096]
+	for t, k := range aCols {
+		av := aVals[t]
+		bc, bv := bRow(b, k)
+		bv = bv[:len(bc)]
+		for q, j := range bc {
+			acc[j] += av * bv[q]
+			bm[uint32(j)>>6] |= 1 << (uint32(j) & 63)
+			sm[uint32(j)>>12] |= 1 << (uint32(j) >> 6 & 63)
+		}
+	}
+	negZero := T(math.Copysign(0, -1))
+	n := 0
+	for s, sw := range sm {
+		if sw == 0 {
+			continue
+		}
+		sm[s] = 0
+		for sw != 0 {
+			wi := s<<6 | bits.TrailingZeros64(sw)
+			sw &= sw - 1
+			bw := bm[wi]
+			bm[wi] = 0
+			for bw != 0 {
+				j := wi<<6 | bits.TrailingZeros64(bw)
+				bw &= bw - 1
+				cols[n], vals[n] = int32(j), acc[j]
+				acc[j] = negZero
 				n++
-			} else {
-				w.val[j] += av * bv[q]
 			}
 		}
 	}
-	// A row dense enough that sorting costs more than a scan of the marker
-	// is read off the marker in column order instead.
-	if len(cols) > 1 && len(cols)*bits.Len(uint(len(cols))) > len(w.mark) {
-		n = 0
-		for j, m := range w.mark {
-			if m == stamp {
-				cols[n] = int32(j)
-				n++
+	return n
+}
+
+// Bytemap rows: the dense values, and a byte per column set to 1 by a
+// plain store. Unlike a bitmap's read-modify-write, the stores do not wait
+// on each other when neighbouring columns follow one another (banded
+// matrices, sorted rows); the map is then read eight bytes at a time, each
+// nonzero word giving its columns in order, between the row's least and
+// greatest column only (first and last: known when B's rows are sorted,
+// else tracked per product).
+
+func (ws *spgemmWork[T]) countBytemap(b *sparse.CSR[T], aCols []int32, ncols int, first, last int32, sorted bool) int64 {
+	fl := ws.flag[:(ncols+7)/8*8]
+	for _, k := range aCols {
+		bc, _ := bRow(b, k)
+		if sorted { // the loops apart, so the common one tests nothing
+			for _, j := range bc {
+				fl[j] = 1
+			}
+			continue
+		}
+		for _, j := range bc {
+			fl[j] = 1
+			first, last = min(first, j), max(last, j)
+		}
+	}
+	fl = fl[first&^7 : last|7+1]
+	n := 0
+	for t := 0; t < len(fl); t += 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(fl[t:]))
+	}
+	clear(fl)
+	return int64(n)
+}
+
+func (ws *spgemmWork[T]) fillBytemap(b *sparse.CSR[T], aCols []int32, aVals []T, ncols int, first, last int32, sorted bool, cols []int32, vals []T) int {
+	acc := ws.acc[:ncols]
+	fl := ws.flag[:(ncols+7)/8*8]
+	for t, k := range aCols {
+		av := aVals[t]
+		bc, bv := bRow(b, k)
+		bv = bv[:len(bc)]
+		if sorted {
+			for q, j := range bc {
+				acc[j] += av * bv[q]
+				fl[j] = 1
+			}
+			continue
+		}
+		for q, j := range bc {
+			acc[j] += av * bv[q]
+			fl[j] = 1
+			first, last = min(first, j), max(last, j)
+		}
+	}
+	negZero := T(math.Copysign(0, -1))
+	n := 0
+	for t := int(first &^ 7); t <= int(last); t += 8 {
+		x := binary.LittleEndian.Uint64(fl[t:]) // byte t+u is bits 8u to 8u+7
+		if x == 0 {
+			continue
+		}
+		binary.LittleEndian.PutUint64(fl[t:], 0)
+		for x != 0 {
+			j := t + bits.TrailingZeros64(x)>>3
+			x &= x - 1
+			cols[n], vals[n] = int32(j), acc[j]
+			acc[j] = negZero
+			n++
+		}
+	}
+	return n
+}
+
+// Hash rows: open addressing with linear probing over a power-of-two table
+// of at least twice the row's columns, keys column+1 (0 marks a free slot),
+// Fibonacci hashing (Knuth, TAOCP 6.4) as nsparse and spECK hash columns.
+// The numeric pass collects the columns as they first appear, sorts them,
+// and looks their sums up.
+
+func hashStart(j int32, shift uint) uint64 { return uint64(uint32(j)) * 0x9e3779b97f4a7c15 >> shift }
+
+func (ws *spgemmWork[T]) countHash(b *sparse.CSR[T], aCols []int32, distinct int64) int64 {
+	slots := hashSlots(distinct)
+	keys := ws.keys[:slots]
+	mask, shift := uint64(slots-1), uint(64-bits.TrailingZeros(uint(slots)))
+	n := int64(0)
+	for _, k := range aCols {
+		bc, _ := bRow(b, k)
+		for _, j := range bc {
+			key := uint32(j) + 1
+			for h := hashStart(j, shift); ; h = (h + 1) & mask {
+				if keys[h] == key {
+					break
+				}
+				if keys[h] == 0 {
+					keys[h] = key
+					n++
+					break
+				}
 			}
 		}
-	} else {
-		slices.Sort(cols)
 	}
+	clear(keys)
+	return n
+}
+
+// fillHash sizes its table for at most distinct columns.
+func (ws *spgemmWork[T]) fillHash(b *sparse.CSR[T], aCols []int32, aVals []T, distinct int64, cols []int32, vals []T) int {
+	slots := hashSlots(distinct)
+	keys, hv := ws.keys[:slots], ws.hval[:slots]
+	mask, shift := uint64(slots-1), uint(64-bits.TrailingZeros(uint(slots)))
+	n := 0
+	for t, k := range aCols {
+		av := aVals[t]
+		bc, bv := bRow(b, k)
+		for q, j := range bc {
+			key := uint32(j) + 1
+			for h := hashStart(j, shift); ; h = (h + 1) & mask {
+				if keys[h] == key {
+					hv[h] += av * bv[q]
+					break
+				}
+				if keys[h] == 0 {
+					keys[h], hv[h] = key, av*bv[q]
+					cols[n] = j
+					n++
+					break
+				}
+			}
+		}
+	}
+	cols = cols[:n]
+	slices.Sort(cols)
 	for t, j := range cols {
-		vals[t] = w.val[j]
+		key := uint32(j) + 1
+		h := hashStart(j, shift)
+		for keys[h] != key {
+			h = (h + 1) & mask
+		}
+		vals[t] = hv[h]
 	}
+	clear(keys)
+	return n
 }

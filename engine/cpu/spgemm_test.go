@@ -151,8 +151,8 @@ func TestSpGEMMLimit(t *testing.T) {
 	require.NoError(t, err)
 	nnz := c.NNZ()
 	rowPtr := int64(101 * 8)
-	marker := int64(100 * 4)
-	fill := rowPtr + 100*12 + nnz*12 // row pointers, marker and values, C
+	marker := int64(104)                  // the byte map: a byte per column, in 8-byte words
+	fill := rowPtr + 104 + 100*8 + nnz*12 // row pointers, byte map and values, C
 
 	for _, tc := range []struct {
 		limit int64
@@ -252,4 +252,81 @@ func TestSpGEMMInf(t *testing.T) {
 	c, err := cpu.New(1).SpGEMM64(t.Context(), x, y, noLimit)
 	require.NoError(t, err)
 	require.Equal(t, []float64{math.Inf(1)}, c.Val)
+}
+
+// Every accumulator, forced on every row, gives the bits of the automatic
+// choice, which matches a dense triple loop: wide products (several bitmap
+// summary words), unsorted rows with duplicates (spans tracked per
+// product) and sorted ones (spans from row ends, copied rows), in both
+// precisions and with uneven chunks.
+func TestSpGEMMAccumulatorsAgree(t *testing.T) {
+	r := check.NewRand(t)
+	shapes := []struct {
+		m, k, n int
+		density float64
+		messy   bool
+	}{
+		{12, 40, 5000, 0.005, true},
+		{12, 40, 5000, 0.005, false},
+		{30, 25, 300, 0.1, true},
+		{30, 25, 300, 0.1, false},
+		{20, 300, 70, 0.05, true},
+		{1, 3, 5000, 1, false},
+	}
+	for _, s := range shapes {
+		t.Run(fmt.Sprintf("%dx%dx%d/messy=%v", s.m, s.k, s.n, s.messy), func(t *testing.T) {
+			x := conformance.RandomCSR(t, r, s.m, s.k, 0.3, true)
+			y := conformance.RandomCSR(t, r, s.k, s.n, s.density, s.messy)
+			if !s.messy {
+				var err error
+				y, err = y.SortedCanonical()
+				require.NoError(t, err)
+			}
+			want, err := cpu.SpGEMMForced(cpu.New(1), x, y, "", 0)
+			require.NoError(t, err)
+			conformance.RequireDenseProduct(t, want, x, y, 1e-12)
+			x32, y32 := sparse.Convert[float32](x), sparse.Convert[float32](y)
+			want32, err := cpu.SpGEMMForced(cpu.New(1), x32, y32, "", 0)
+			require.NoError(t, err)
+			conformance.RequireDenseProduct(t, want32, x32, y32, 1e-5)
+			for kind := range cpu.SpGEMMKinds {
+				for _, threads := range []int{1, 3} {
+					got, err := cpu.SpGEMMForced(cpu.New(threads), x, y, kind, 0)
+					require.NoError(t, err)
+					require.Equal(t, want, got, "%s accumulator, %d threads", kind, threads)
+					got32, err := cpu.SpGEMMForced(cpu.New(threads), x32, y32, kind, 0)
+					require.NoError(t, err)
+					require.Equal(t, want32, got32, "%s accumulator, %d threads, float32", kind, threads)
+				}
+			}
+		})
+	}
+}
+
+// Random products with several workers: one where nearly every partial
+// product is an entry of C, in one pass (made eligible at this size) and
+// in two, and a skewed one (a few heavy rows, ordered first), against
+// package ref, bit for bit (both sum in the same order), and unchanged by
+// the accumulator.
+func TestSpGEMMLargeRandom(t *testing.T) {
+	er := sparse.ErdosRenyi(4000, 5, 5)
+	rmat := sparse.RMAT(10, 8, 5)
+	for name, a := range map[string]*sparse.CSR[float64]{"erdos-renyi": er, "rmat": rmat} {
+		t.Run(name, func(t *testing.T) {
+			want, err := ref.SpGEMM(a, a)
+			require.NoError(t, err)
+			for _, threads := range []int{1, 2, 5} {
+				for _, onePassWork := range []int64{0, 1} {
+					got, err := cpu.SpGEMMForced(cpu.New(threads), a, a, "", onePassWork)
+					require.NoError(t, err)
+					require.Empty(t, sparse.Diff(got, want, nil, 0), "%d threads", threads)
+					require.True(t, got.IsCanonical())
+					require.Equal(t, got.NNZ(), int64(len(got.Val)))
+				}
+				got, err := cpu.SpGEMMForced(cpu.New(threads), a, a, "hash", 1)
+				require.NoError(t, err)
+				require.Empty(t, sparse.Diff(got, want, nil, 0), "%d threads, hash", threads)
+			}
+		})
+	}
 }
