@@ -46,6 +46,12 @@ type Instance struct {
 	Extra map[string]float64
 	// Close releases what Prepare allocated; may be nil.
 	Close func()
+	// Args are the operands as the backends take them (backend.MonarchArgs,
+	// backend.GLAArgs), for the CLI's autotuner; nil for other workloads.
+	Args any
+	// Plan names the kernel plan Run runs when the caller chose it (the
+	// autotuned winner); empty: the backend's own choice.
+	Plan string
 }
 
 // Name is "op/key=value/...", the Go benchmark name without the prefix.

@@ -77,7 +77,8 @@ func GLACase(e *engine.Engine, s GLASize, refFLOPs float64) (Case, error) {
 		ts[4] = o
 		args := backend.GLAArgs{Q: ts[0], K: ts[1], V: ts[2], G: ts[3], Scale: scale, Form: form, O: o}
 		return &Instance{
-			Run: func(ctx context.Context) error { return e.GLAInto(ctx, args) },
+			Args: args,
+			Run:  func(ctx context.Context) error { return e.GLAInto(ctx, args) },
 			Check: func(ctx context.Context) Check {
 				// Attention is causal: the first tokens of sequence 0 depend
 				// on nothing else, so a prefix is an exact sub-problem.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/matmix/matmix/engine"
+	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
@@ -55,7 +56,8 @@ func MonarchCase(e *engine.Engine, s MonarchSize, refFLOPs float64) (Case, error
 		}
 		y.FillNaN()
 		return &Instance{
-			Run: func(ctx context.Context) error { return e.MonarchInto(ctx, y, x, w1, w2) },
+			Args: backend.MonarchArgs{X: x, W1: w1, W2: w2, Y: y},
+			Run:  func(ctx context.Context) error { return e.MonarchInto(ctx, y, x, w1, w2) },
 			Check: func(ctx context.Context) Check {
 				// Rows of y are independent: check the leading rows the
 				// budget allows against the float64 reference.

@@ -205,6 +205,7 @@ func (h *Harness) Run(ctx context.Context, c Case) (Result, error) {
 		res.Bytes = inst.Bytes
 	}
 	res.Extra = inst.Extra
+	res.Plan = inst.Plan
 	if err := inst.Run(ctx); err != nil {
 		return fail(err)
 	}

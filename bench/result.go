@@ -12,6 +12,9 @@ type Result struct {
 	Backend string         `json:"backend"`
 	Params  map[string]any `json:"params"`
 	Cache   string         `json:"cache"` // "hot" or "cold"
+	// Plan is the kernel plan that ran when it was chosen for the backend
+	// (the autotuned winner, e.g. "fused/bm=32"); empty otherwise.
+	Plan string `json:"plan,omitempty"`
 
 	Samples   int     `json:"samples"`
 	MedianS   float64 `json:"median_s"`

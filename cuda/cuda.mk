@@ -5,7 +5,9 @@
 #                 record `ptxas -v` in kernels/ptxas.txt (fails on any spill)
 #                 and the hashes in kernels/images/SOURCES.sha256
 #   cudasim-test  the CUDA packages' tests and the conformance suite on the
-#                 CPU simulator (build tag cudasim), under AddressSanitizer
+#                 CPU simulator (build tag cudasim), then the runtime's and
+#                 the fault tests under AddressSanitizer and the race
+#                 detector, and bench's autotune on the simulator
 
 include kernels/images/nvcc.mk
 
@@ -47,6 +49,8 @@ cudasim-test:
 	$(GO) run ./kernels/gen
 	$(GO) test -tags cudasim -timeout 20m ./cuda/... ./engine/sched/...
 	$(GO) test -tags cudasim -asan -run '$(CUDASIM_ASAN_RUN)' -timeout 20m ./cuda/sim ./cuda/backend
+	$(GO) test -tags cudasim -race -run 'CUDASim|Runtime|Faults' -timeout 20m ./engine/sched/ ./cuda/backend ./cuda/sim
+	$(GO) test -tags cudasim -run 'Autotune' -timeout 20m ./cmd/matmix
 
 # The binaries cuda/device-check.sh runs on a lent GPU (no Go or CUDA toolkit there): the CUDA
 # packages' tests compiled for the real driver, matmix, and the GPU peers script.

@@ -32,24 +32,9 @@
 
 namespace gla {
 
-// ---- element conversions (storage <-> float32) ----
-MM_DEVICE float to_f(float v) { return v; }
-MM_DEVICE float to_f(__half v) { return __half2float(v); }
-MM_DEVICE float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T>
-MM_DEVICE T from_f(float v);
-template <>
-MM_DEVICE float from_f<float>(float v) {
-  return v;
-}
-template <>
-MM_DEVICE __half from_f<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-MM_DEVICE __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
+// Storage <-> float32 conversions: mm::to_f, mm::from_f (include/mm_cuda.h).
+using mm::from_f;
+using mm::to_f;
 // A shared-memory element as float (the simulator's element is a proxy: read it into a typed value).
 template <class T>
 MM_DEVICE float ldf(mm::smem_ptr<T> p, int i) {

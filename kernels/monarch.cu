@@ -78,24 +78,9 @@ namespace monarch {
 constexpr int kThreads = 128;  // 4 warps per block for every kernel but the reduction
 constexpr int kWarps = kThreads / 32;
 
-// ---- element conversions (storage <-> float32) ----
-MM_DEVICE float to_f(float v) { return v; }
-MM_DEVICE float to_f(__half v) { return __half2float(v); }
-MM_DEVICE float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T>
-MM_DEVICE T from_f(float v);
-template <>
-MM_DEVICE float from_f<float>(float v) {
-  return v;
-}
-template <>
-MM_DEVICE __half from_f<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-MM_DEVICE __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
+// Storage <-> float32 conversions: mm::to_f, mm::from_f (include/mm_cuda.h).
+using mm::from_f;
+using mm::to_f;
 // Element e of a 16-byte vector of T.
 MM_DEVICE uint32_t word(const uint4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
 MM_DEVICE float bits_to(float, uint32_t w, int) { return __uint_as_float(w); }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,6 +29,20 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(bw, "| %s | %s | %d | %s | %s | %s | %s | %.4g | %.4g | %s | %s | %s | %s | %s |\n",
 			res.Name, res.Backend, res.Samples, dur(res.MedianS), dur(res.P10S), dur(res.P90S), noise,
 			res.GFLOPS, res.GBPS, pct(res.RooflinePct), num(res.EnergyJ), num(res.AvgPowerW), num(res.GFLOPPerJ), checkCell(res.Check))
+	}
+	fmt.Fprintln(bw)
+	if c := r.Device.Ceilings; c != nil {
+		fmt.Fprintln(bw, "Roofline ceilings: "+c.String()+".")
+	} else {
+		fmt.Fprintln(bw, "Roofline ceilings: unknown (no GPU measured or in the datasheet table; see --peak-gflops, --peak-gbs).")
+	}
+	if len(r.Autotune) > 0 {
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "| autotuned shape | winner | device time | candidates |")
+		fmt.Fprintln(bw, "|---|---|--:|---|")
+		for _, a := range r.Autotune {
+			fmt.Fprintf(bw, "| %s | %s | %s | %s |\n", a.Key, a.Plan, dur(a.Seconds), candidatesCell(a.Timed))
+		}
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, meterLine(r))
@@ -101,3 +116,19 @@ func checkCell(c bench.Check) string {
 
 // cell keeps text inside one table cell.
 func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// candidatesCell lists the timed candidates, fastest first.
+func candidatesCell(timed map[string]float64) string {
+	names := make([]string, 0, len(timed))
+	for n := range timed {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return timed[names[i]] < timed[names[j]] || timed[names[i]] == timed[names[j]] && names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + dur(timed[n])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -18,6 +18,17 @@ type Report struct {
 	Meter   bench.MeterInfo  `json:"meter"`
 	Seed    uint64           `json:"seed"`
 	Results []bench.Result   `json:"results"`
+	// Autotune are the shapes `--autotune` timed, with their winners.
+	Autotune []Tuned `json:"autotune,omitempty"`
+}
+
+// Tuned is one autotuned shape: the cache key, the winner and every
+// candidate's median device time per run, seconds.
+type Tuned struct {
+	Key     string             `json:"key"`
+	Plan    string             `json:"plan"`
+	Seconds float64            `json:"seconds"`
+	Timed   map[string]float64 `json:"timed"`
 }
 
 // WriteJSON writes the report as indented JSON (cli.md's schema, extended).

@@ -34,6 +34,7 @@ common flags:
   --backend auto|cpu|cuda  --json FILE  --csv FILE  --benchfmt FILE  --timeline FILE  --plot FILE.png|.svg
   --min-time S  --max-time S  --max-noise F  --min-samples N  --quick  --cold  --no-check
   --cooldown S  --idle-time S  --seed N  --threads N  --device N  --peak-gflops G  --peak-gbs B
+  --autotune  --autotune-cache FILE   (cuda: time the kernel plans of each shape, cache the winner)
 A Markdown table goes to standard output; docs/benchmarking.md explains every column.
 Run 'matmix bench <workload> -h' for a workload's flags.`
 
@@ -93,6 +94,12 @@ func (f *benchFlags) run(ctx context.Context, stdout, stderr io.Writer) error {
 	m := meter.ForBackend(e.Backend())
 	defer m.Close()
 	dev := f.describeDevice(e)
+	tn, err := f.openTuner(ctx, e, &dev, stderr)
+	if err != nil {
+		return err
+	}
+	defer tn.close()
+	tn.wrap(cases)
 	var progress io.Writer
 	if isTerminal(stderr) {
 		progress = stderr
@@ -124,6 +131,10 @@ func (f *benchFlags) run(ctx context.Context, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	rep.Autotune = tn.autotuned()
+	if err := tn.save(); err != nil {
+		return err
+	}
 	samples, terr := h.Finish()
 	rep.Meter = h.MeterInfo()
 	if terr != nil {
@@ -143,7 +154,8 @@ func (f *benchFlags) run(ctx context.Context, stdout, stderr io.Writer) error {
 
 // describeDevice describes the machine: the CPU always, the GPU behind a cuda
 // backend through NVML, and the roofline ceilings (from the GPU table or
-// --peak-gflops/--peak-gbs).
+// --peak-gflops/--peak-gbs; on cuda, openTuner replaces the table's with
+// the device's measured ones).
 func (f *benchFlags) describeDevice(e *engine.Engine) bench.DeviceInfo {
 	threads := f.threads
 	if threads <= 0 {

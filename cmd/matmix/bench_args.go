@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/matmix/matmix/bench"
+	cudabackend "github.com/matmix/matmix/cuda/backend"
 )
 
 // benchFlags are the command line of one `matmix bench` workload.
@@ -34,6 +35,8 @@ type benchFlags struct {
 	seeds      intList
 	peakGFLOPS float64
 	peakGBPS   float64
+	autotune   bool
+	tuneCache  string
 
 	// Sizes, each a sweep; empty means the workload's default.
 	batch, n, blocks  intList
@@ -71,6 +74,8 @@ func newBenchFlags(workload string) *benchFlags {
 	fs.BoolVar(&f.noCheck, "no-check", false, "skip the check against the float64 reference")
 	fs.Float64Var(&f.peakGFLOPS, "peak-gflops", 0, "device compute peak for the roofline, GFLOP/s")
 	fs.Float64Var(&f.peakGBPS, "peak-gbs", 0, "device memory bandwidth for the roofline, GB/s")
+	fs.BoolVar(&f.autotune, "autotune", false, "cuda: time every candidate kernel plan of each shape on the device and cache the winner")
+	fs.StringVar(&f.tuneCache, "autotune-cache", "", "autotune cache `FILE` (default $"+cudabackend.TuneCacheEnv+", else the user cache directory's matmix/autotune.json)")
 	switch workload {
 	case "monarch":
 		fs.Var(&f.batch, "batch", "rows of x (default 4096; --quick 256)")

@@ -5,9 +5,11 @@
 // time; with it, the CPU simulator (package cuda/sim), so that CI runs the
 // same code, kernels included, without a GPU.
 //
-// Operands are host tensors: each operation copies its inputs to device
-// buffers, launches the kernels through the generated wrappers of package
-// cuda/kernels, copies the outputs back and frees the buffers. Implemented
+// Operands are host tensors: each operation takes a device stream, copies
+// its inputs through the stream's pinned staging buffer to device buffers
+// from the caching pool, launches the kernels through the generated
+// wrappers of package cuda/kernels on the stream, copies the outputs back
+// the same way and frees the buffers to the pool (call.go, streams.go). Implemented
 // for float32, float16 and bfloat16: Monarch forward (fused or two-pass) and
 // backward, GLA in both forms (chunked and recurrent kernels) and the decode
 // step. float64, W4A4 and SpGEMM return errs.ErrUnsupported for now.
@@ -16,11 +18,11 @@ package backend
 import (
 	"context"
 	"errors"
-	"unsafe"
 
 	"github.com/matmix/matmix/cuda/device"
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/sparse"
 )
 
@@ -30,18 +32,72 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return New(d), nil
+		// A missing or unreadable autotune cache leaves the heuristics
+		// in charge: `matmix bench --autotune` reports a bad file.
+		var tune *TuneCache
+		if path, err := DefaultTuneCachePath(); err == nil {
+			tune, _ = LoadTuneCache(path)
+		}
+		return NewWith(d, Options{Tune: tune})
 	})
 }
 
-// Backend runs the workloads on one device. It is safe for concurrent use
-// (the device is, and every call has its own buffers).
-type Backend struct {
-	d device.Device
+// Options configure NewWith.
+type Options struct {
+	// Memory is the pool the backend allocates its device buffers from,
+	// shared with whoever else allocates from it. Nil: a pool of the
+	// backend's own over the device, whose Sync is the device's stream
+	// synchronization (so blocks move between the backend's streams).
+	Memory *mempool.Pool[device.Ptr]
+	// MemoryLimit bounds the backend's own pool (mempool.Options.Limit);
+	// 0 means no limit. It does not apply to a pool given in Memory.
+	MemoryLimit int64
+	// Tune holds the autotuned winners (matmix bench --autotune): a shape
+	// found there for this device runs its winning plan where the caller
+	// leaves the choice open. Nil: the heuristics of *_plan.go alone.
+	Tune *TuneCache
 }
 
-// New returns a backend on d; Close closes d.
-func New(d device.Device) *Backend { return &Backend{d: d} }
+// Backend runs the workloads on one device. It is safe for concurrent use:
+// each call runs on a device stream of its own for its duration (the one
+// the context's stream index maps onto, else a free one of a pool), with
+// its buffers from the caching pool and its copies staged through the
+// stream's pinned buffer (see docs/runtime.md).
+type Backend struct {
+	d       device.Device
+	mem     *mempool.Pool[device.Ptr] // nil only without a device
+	streams *streamPool
+	tune    *TuneCache // read-only once the backend is made; may be nil
+}
+
+// New returns a backend on d with the default options; Close closes d.
+// A backend on a nil device validates its arguments and fails every call
+// that reaches the device.
+func New(d device.Device) *Backend {
+	b, err := NewWith(d, Options{})
+	if err != nil { // only a nil device gets here: no pool over it
+		return &Backend{d: d, streams: newStreamPool(d)}
+	}
+	return b
+}
+
+// NewWith returns a backend on d configured by o; Close closes d.
+func NewWith(d device.Device, o Options) (*Backend, error) {
+	if d == nil {
+		return nil, errs.Argument("cuda", "nil device")
+	}
+	mem := o.Memory
+	if mem == nil {
+		var err error
+		mem, err = mempool.New[device.Ptr](d, mempool.Options{Limit: o.MemoryLimit, Sync: func(s mempool.Stream) error {
+			return d.Sync(device.Stream(s))
+		}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Backend{d: d, mem: mem, streams: newStreamPool(d), tune: o.Tune}, nil
+}
 
 // Name is the device's name: "cuda:0", ... or "cuda:sim".
 func (b *Backend) Name() string { return b.d.Name() }
@@ -49,8 +105,35 @@ func (b *Backend) Name() string { return b.d.Name() }
 // Device returns the device the backend runs on.
 func (b *Backend) Device() device.Device { return b.d }
 
-// Close closes the device.
-func (b *Backend) Close() error { return b.d.Close() }
+// Memory is the backend's device-memory pool (its statistics, EmptyCache).
+// It is a sched.Memory that package sched recognizes as the backend's
+// own: a scheduler given it reserves no workload footprints from it, since
+// the backend allocates every buffer there itself.
+func (b *Backend) Memory() Memory { return Memory{b.mem} }
+
+// Memory is the backend's pool, marked as the memory the backend itself
+// allocates from.
+type Memory struct{ *mempool.Pool[device.Ptr] }
+
+// BackendAllocates marks the pool as the one the backend allocates from.
+func (Memory) BackendAllocates() {}
+
+// Close destroys the streams, events and pinned buffers, returns the
+// pool's cached blocks to the device and closes it. Calls must have
+// returned.
+func (b *Backend) Close() error {
+	var err error
+	if b.d != nil {
+		err = b.streams.close()
+	}
+	if b.mem != nil {
+		err = errors.Join(err, b.mem.EmptyCache())
+	}
+	if b.d != nil {
+		err = errors.Join(err, b.d.Close())
+	}
+	return err
+}
 
 func (b *Backend) W4A4GEMM(ctx context.Context, a backend.W4A4Args) error {
 	return errs.Unsupported("w4a4", "not implemented on cuda yet")
@@ -62,40 +145,4 @@ func (b *Backend) SpGEMM32(ctx context.Context, x, y *sparse.CSR[float32], opt b
 
 func (b *Backend) SpGEMM64(ctx context.Context, x, y *sparse.CSR[float64], opt backend.SpGEMMOptions) (*sparse.CSR[float64], error) {
 	return nil, errs.Unsupported("spgemm", "not implemented on cuda yet")
-}
-
-// buffers are the device allocations of one call, freed together.
-type buffers struct {
-	d    device.Device
-	ptrs []device.Ptr
-}
-
-// upload copies host data to a new device buffer.
-func upload[T device.Elem](bs *buffers, data []T) (device.Ptr, error) {
-	p, err := device.Upload(bs.d, data)
-	if err == nil {
-		bs.ptrs = append(bs.ptrs, p)
-	}
-	return p, err
-}
-
-// alloc returns an uninitialized device buffer of n elements of T.
-func alloc[T device.Elem](bs *buffers, n int) (device.Ptr, error) {
-	var zero T
-	p, err := bs.d.Alloc(max(n*int(unsafe.Sizeof(zero)), 1))
-	if err == nil {
-		bs.ptrs = append(bs.ptrs, p)
-	}
-	return p, err
-}
-
-// free frees every buffer; err is the call's error so far, joined with any
-// failure to free (a simulator fault found at free time is one).
-func (bs *buffers) free(err error) error {
-	for _, p := range bs.ptrs {
-		if ferr := bs.d.Free(p); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
-	}
-	return err
 }

@@ -26,9 +26,12 @@ func (b *Backend) GLAForwardWith(ctx context.Context, a backend.GLAArgs, o GLAOp
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	bs := &buffers{d: b.d}
+	c, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
 	ops := glaOperands{q: a.Q, k: a.K, v: a.V, g: a.G, o: a.O, h0: a.H0, ht: a.HT, cu: a.CuSeqlens, scale: a.Scale}
-	return bs.free(b.gla(bs, plan, dims, ops))
+	return c.end(c.gla(plan, dims, ops))
 }
 
 // GLAPlanFor returns what GLAForwardWith runs for these arguments on this
@@ -50,6 +53,7 @@ func (b *Backend) glaForwardPlan(a backend.GLAArgs, o GLAOptions) (GLAPlan, back
 	if err := hostOperands(op, a.Q, a.K, a.V, a.G, a.H0, a.CuSeqlens, a.O, a.HT); err != nil {
 		return GLAPlan{}, dims, err
 	}
+	o, _ = b.tune.tunedGLA(b.d.Props(), dims, a.Q.DType(), a.Form, o)
 	plan, err := glaPlan(op, b.d.Props(), dims, a.Q.DType(), a.Form, o)
 	return plan, dims, err
 }
@@ -77,9 +81,12 @@ func (b *Backend) GLADecode(ctx context.Context, a backend.GLADecodeArgs) error 
 	}
 	// A decode step is the recurrence over sequences of one token, starting
 	// from and ending in the state.
-	bs := &buffers{d: b.d}
+	c, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
 	ops := glaOperands{q: a.Q, k: a.K, v: a.V, g: a.G, o: a.O, h0: a.State, ht: a.State, scale: a.Scale}
-	return bs.free(b.gla(bs, plan, dims, ops))
+	return c.end(c.gla(plan, dims, ops))
 }
 
 // glaDType refuses what the kernels do not take.
@@ -106,7 +113,7 @@ type glaBuffers struct {
 }
 
 // gla uploads the operands, runs plan and downloads o and ht.
-func (b *Backend) gla(bs *buffers, plan GLAPlan, dims backend.GLADims, a glaOperands) error {
+func (c *call) gla(plan GLAPlan, dims backend.GLADims, a glaOperands) error {
 	if dims.N() == 0 || dims.H == 0 || dims.V == 0 {
 		return nil // o and the states are empty
 	}
@@ -116,85 +123,63 @@ func (b *Backend) gla(bs *buffers, plan GLAPlan, dims backend.GLADims, a glaOper
 		p *device.Ptr
 		t *tensor.Tensor
 	}{{&p.q, a.q}, {&p.k, a.k}, {&p.v, a.v}, {&p.g, a.g}} {
-		if *in.p, err = uploadTensor(bs, in.t); err != nil {
+		if *in.p, err = uploadTensor(c, in.t); err != nil {
 			return err
 		}
 	}
-	if p.o, err = alloc[byte](bs, a.o.Len()*a.o.DType().Bits()/8); err != nil {
+	if p.o, err = c.alloc(a.o.Len() * a.o.DType().Bits() / 8); err != nil {
 		return err
 	}
 	if a.cu != nil {
 		if s := a.cu.Int32(); s != nil {
-			p.cu32, err = upload(bs, s)
+			p.cu32, err = c.upload(device.Bytes(s))
 		} else {
-			p.cu64, err = upload(bs, a.cu.Int64())
+			p.cu64, err = c.upload(device.Bytes(a.cu.Int64()))
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if a.h0 != nil {
-		if p.h0, err = upload(bs, a.h0.Float32()); err != nil {
+		if p.h0, err = c.upload(device.Bytes(a.h0.Float32())); err != nil {
 			return err
 		}
 	}
 	dt := a.q.DType()
 	scale := float32(backend.GLAScale(a.scale, dims.K))
-	T, H, K, V := int32(dims.T), int32(dims.H), int32(dims.K), int32(dims.V)
+	load := p.h0 != 0
 	switch plan.Kernel {
 	case GLARecurrentKernel:
 		// The state buffer is both h0 and ht: in place.
-		load := int32(1)
-		if p.h0 == 0 {
-			load = 0
-			if p.h0, err = alloc[float32](bs, dims.N()*dims.H*dims.K*dims.V); err != nil {
+		if !load {
+			if p.h0, err = c.alloc(dims.N() * dims.H * dims.K * dims.V * 4); err != nil {
 				return err
 			}
 		}
 		p.ht = p.h0
-		err = glaRecurrentFns[dt](b.d, 0, plan.Grid, plan.Block, plan.Smem, p.q, p.k, p.v, p.g, p.o, p.h0, p.cu32, p.cu64, T, H, K, V, scale, load)
 	case GLAChunkedKernel:
-		err = b.glaChunked(bs, plan, dims, dt, &p, a.ht != nil, scale)
-	default:
-		return errs.Argument("gla", "plan has no kernel")
+		if a.ht != nil {
+			if p.ht, err = c.alloc(dims.N() * dims.H * dims.K * dims.V * 4); err != nil {
+				return err
+			}
+		}
 	}
-	if err != nil {
+	var part device.Ptr
+	if ws := glaWorkspace(plan, dims); ws > 0 {
+		if part, err = c.alloc(ws * 4); err != nil {
+			return err
+		}
+	}
+	if err := glaLaunch(c, c.s, plan, dims, dt, p, part, load, scale); err != nil {
 		return err
 	}
 	if a.o.Len() > 0 {
-		if err := downloadTensor(b.d, a.o, p.o); err != nil {
+		if err := downloadTensor(c, a.o, p.o); err != nil {
 			return err
 		}
 	}
 	if a.ht != nil {
-		return device.Download(b.d, a.ht.Float32(), p.ht)
+		return c.download(device.Bytes(a.ht.Float32()), p.ht)
 	}
 	return nil
-}
-
-// glaChunked launches gla_chunk and, with several key tiles, the reduction
-// of their partial outputs. p.ht is set when wantHT.
-func (b *Backend) glaChunked(bs *buffers, plan GLAPlan, dims backend.GLADims, dt tensor.DType, p *glaBuffers, wantHT bool, scale float32) error {
-	var err error
-	if wantHT {
-		if p.ht, err = alloc[float32](bs, dims.N()*dims.H*dims.K*dims.V); err != nil {
-			return err
-		}
-	}
-	total := dims.Offsets[dims.N()] * dims.H * dims.V // elements of o
-	var part device.Ptr
-	if plan.KeyTiles > 1 {
-		if part, err = alloc[float32](bs, plan.KeyTiles*total); err != nil {
-			return err
-		}
-	}
-	fn := glaChunkFns[glaChunkKey{dt, plan.KeyTile}]
-	err = fn(b.d, 0, plan.Grid, plan.Block, plan.Smem, p.q, p.k, p.v, p.g, p.o, part, p.h0, p.ht, p.cu32, p.cu64,
-		int32(dims.T), int32(dims.H), int32(dims.K), int32(dims.V), scale)
-	if err != nil || plan.KeyTiles == 1 || total == 0 {
-		return err
-	}
-	const threads = 256
-	grid := device.D1(min((total+threads-1)/threads, 8*max(b.d.Props().SMs, 1)))
-	return glaReduceFns[dt](b.d, 0, grid, device.D1(threads), 0, part, p.o, int64(total), int32(plan.KeyTiles))
 }

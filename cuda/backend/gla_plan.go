@@ -251,3 +251,41 @@ func glaMaxLen(d backend.GLADims) int {
 	}
 	return m
 }
+
+// glaWorkspace is the float32 elements of the partial outputs a chunked
+// plan with several key tiles sums (gla_chunk_reduce_<t>); 0 otherwise.
+func glaWorkspace(plan GLAPlan, dims backend.GLADims) int {
+	if plan.Kernel != GLAChunkedKernel || plan.KeyTiles <= 1 {
+		return 0
+	}
+	return plan.KeyTiles * dims.Offsets[dims.N()] * dims.H * dims.V
+}
+
+// glaLaunch runs plan on operands already on the device. The recurrent
+// kernel works on the state in place in p.h0 (loaded when load), which must
+// then be p.ht; the chunked kernel reads p.h0 and writes p.ht where not 0,
+// its key tiles' partial outputs going to part (glaWorkspace elements).
+// It runs on stream s of dev: the forward runs it between its copies and
+// the autotuner times it alone.
+func glaLaunch(dev device.Device, s device.Stream, plan GLAPlan, dims backend.GLADims, dt tensor.DType, p glaBuffers, part device.Ptr, load bool, scale float32) error {
+	T, H, K, V := int32(dims.T), int32(dims.H), int32(dims.K), int32(dims.V)
+	switch plan.Kernel {
+	case GLARecurrentKernel:
+		l := int32(0)
+		if load {
+			l = 1
+		}
+		return glaRecurrentFns[dt](dev, s, plan.Grid, plan.Block, plan.Smem, p.q, p.k, p.v, p.g, p.o, p.h0, p.cu32, p.cu64, T, H, K, V, scale, l)
+	case GLAChunkedKernel:
+		fn := glaChunkFns[glaChunkKey{dt, plan.KeyTile}]
+		err := fn(dev, s, plan.Grid, plan.Block, plan.Smem, p.q, p.k, p.v, p.g, p.o, part, p.h0, p.ht, p.cu32, p.cu64, T, H, K, V, scale)
+		total := dims.Offsets[dims.N()] * dims.H * dims.V
+		if err != nil || plan.KeyTiles == 1 || total == 0 {
+			return err
+		}
+		const threads = 256
+		grid := device.D1(min((total+threads-1)/threads, 8*max(dev.Props().SMs, 1)))
+		return glaReduceFns[dt](dev, s, grid, device.D1(threads), 0, part, p.o, int64(total), int32(plan.KeyTiles))
+	}
+	return errs.Argument("gla", "plan has no kernel")
+}

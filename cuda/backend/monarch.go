@@ -27,8 +27,11 @@ func (b *Backend) MonarchForwardWith(ctx context.Context, a backend.MonarchArgs,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	bs := &buffers{d: b.d}
-	return bs.free(b.monarchForward(bs, kv, plan, d, a))
+	c, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
+	return c.end(c.monarchForward(kv, plan, d, a))
 }
 
 // MonarchPlanFor returns what MonarchForwardWith runs for these operands
@@ -54,6 +57,7 @@ func (b *Backend) monarchForwardPlan(a backend.MonarchArgs, o MonarchOptions) (M
 	if err := d.fit(op); err != nil {
 		return MonarchPlan{}, nil, monarchDims{}, err
 	}
+	o, _ = b.tune.tunedMonarch(b.d.Props(), kv, d, o)
 	plan, err := monarchPlan(b.d.Props(), kv, d, o)
 	return plan, kv, d, err
 }
@@ -73,53 +77,33 @@ func (d monarchDims) fit(op string) error {
 		d.k*monarchCeil(d.p, monarchGemmTile), d.l*monarchCeil(d.r, monarchGemmTile))
 }
 
-func (b *Backend) monarchForward(bs *buffers, kv *monarchKernels, plan MonarchPlan, d monarchDims, a backend.MonarchArgs) error {
-	x, err := uploadTensor(bs, a.X)
+func (c *call) monarchForward(kv *monarchKernels, plan MonarchPlan, d monarchDims, a backend.MonarchArgs) error {
+	x, err := uploadTensor(c, a.X)
 	if err != nil {
 		return err
 	}
-	w1, err := uploadTensor(bs, a.W1)
+	w1, err := uploadTensor(c, a.W1)
 	if err != nil {
 		return err
 	}
-	w2, err := uploadTensor(bs, a.W2)
+	w2, err := uploadTensor(c, a.W2)
 	if err != nil {
 		return err
 	}
-	y, err := bs.allocBytes(a.Y.Len() * kv.elem)
+	y, err := c.alloc(a.Y.Len() * kv.elem)
 	if err != nil {
 		return err
 	}
-	if plan.Path == MonarchFused {
-		e := kv.elem
-		vec := monarchFlag(monarchAligned(d.n()*e) && monarchAligned(d.p*e), 1) |
-			monarchFlag(monarchAligned(d.p*e), 2) | monarchFlag(monarchAligned(d.r*e), 4)
-		err = kv.fused(b.d, 0, device.D1(plan.Blocks), device.D1(monarchThreads), plan.Smem, x, w1, w2, y,
-			int32(d.batch), int32(d.k), int32(d.q), int32(d.p), int32(d.l), int32(d.s), int32(d.r),
-			int32(plan.RowTile), int32(plan.Group), vec)
-	} else {
-		err = b.monarchTwoPass(bs, kv, d, x, w1, w2, y)
+	var z device.Ptr
+	if ws := monarchWorkspace(kv, plan, d); ws > 0 {
+		if z, err = c.alloc(ws); err != nil {
+			return err
+		}
 	}
-	if err != nil {
+	if err := monarchLaunch(c, c.s, kv, plan, d, x, w1, w2, z, y); err != nil {
 		return err
 	}
-	return downloadTensor(b.d, a.Y, y)
-}
-
-// monarchTwoPass runs the forward as two batched block GEMMs through the
-// intermediate z (batch, l, r) in device memory: z = perm(x w1^T), then
-// y = perm(z w2^T).
-func (b *Backend) monarchTwoPass(bs *buffers, kv *monarchKernels, d monarchDims, x, w1, w2, y device.Ptr) error {
-	z, err := bs.allocBytes(d.batch * d.n1() * kv.elem)
-	if err != nil {
-		return err
-	}
-	if err := b.monarchGemm(kv, d.batch, monarchGemm{a: x, w: w1, c: z, nblk: d.k, n: d.q, k: d.p,
-		lda: d.n(), ldc: d.n1(), aL: 1, aR: 1, cL: d.l, cR: d.r}); err != nil {
-		return err
-	}
-	return b.monarchGemm(kv, d.batch, monarchGemm{a: z, w: w2, c: y, nblk: d.l, n: d.s, k: d.r,
-		lda: d.n1(), ldc: d.m(), aL: 1, aR: 1, cL: d.s, cR: d.l})
+	return downloadTensor(c, a.Y, y)
 }
 
 // monarchGemm is one launch of monarch_bgemm_<v>: for every block blk,
@@ -133,7 +117,11 @@ type monarchGemm struct {
 	wtrans         bool
 }
 
-func (b *Backend) monarchGemm(kv *monarchKernels, batch int, g monarchGemm) error {
+func (c *call) monarchGemm(kv *monarchKernels, batch int, g monarchGemm) error {
+	return launchMonarchGemm(c, c.s, kv, batch, g)
+}
+
+func launchMonarchGemm(dev device.Device, s device.Stream, kv *monarchKernels, batch int, g monarchGemm) error {
 	if batch == 0 {
 		return nil
 	}
@@ -145,41 +133,9 @@ func (b *Backend) monarchGemm(kv *monarchKernels, batch int, g monarchGemm) erro
 		trans = 1
 	}
 	grid := device.D3(g.nblk*monarchCeil(g.n, monarchGemmTile), min(monarchCeil(batch, monarchGemmTile), 65535), 1)
-	return kv.bgemm(b.d, 0, grid, device.D1(monarchThreads), 0, g.a, g.w, g.c, int32(batch), int32(g.nblk),
+	return kv.bgemm(dev, s, grid, device.D1(monarchThreads), 0, g.a, g.w, g.c, int32(batch), int32(g.nblk),
 		int32(g.n), int32(g.k), int64(g.lda), int64(g.ldc), int32(g.aL), int32(g.aR), int32(g.cL), int32(g.cR), trans, vec)
 }
-
-// uploadTensor copies a float32, float16 or bfloat16 host tensor to a new
-// device buffer.
-func uploadTensor(bs *buffers, t *tensor.Tensor) (device.Ptr, error) {
-	switch t.DType() {
-	case tensor.Float32:
-		return upload(bs, t.Float32())
-	case tensor.Float16:
-		return upload(bs, t.Float16())
-	case tensor.BFloat16:
-		return upload(bs, t.BFloat16())
-	}
-	return 0, errs.Unsupported("upload", "no device copy for %v", t.DType())
-}
-
-// downloadTensor copies a device buffer into a float32, float16 or
-// bfloat16 host tensor.
-func downloadTensor(d device.Device, t *tensor.Tensor, p device.Ptr) error {
-	switch t.DType() {
-	case tensor.Float32:
-		return device.Download(d, t.Float32(), p)
-	case tensor.Float16:
-		return device.Download(d, t.Float16(), p)
-	case tensor.BFloat16:
-		return device.Download(d, t.BFloat16(), p)
-	}
-	return errs.Unsupported("download", "no device copy for %v", t.DType())
-}
-
-// allocBytes returns an uninitialized device buffer of n bytes (at least
-// one).
-func (bs *buffers) allocBytes(n int) (device.Ptr, error) { return alloc[byte](bs, n) }
 
 // warps rounds n threads up to whole warps, at most limit.
 func warps(n, limit int) int { return min((n+31)/32*32, limit) }

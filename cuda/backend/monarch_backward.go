@@ -58,11 +58,14 @@ func (b *Backend) MonarchBackwardWith(ctx context.Context, a backend.MonarchGrad
 		}
 		return nil
 	}
-	bs := &buffers{d: b.d}
-	return bs.free(b.monarchBackward(bs, kv, d, a))
+	c, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
+	return c.end(c.monarchBackward(kv, d, a))
 }
 
-func (b *Backend) monarchBackward(bs *buffers, kv *monarchKernels, d monarchDims, a backend.MonarchGradArgs) error {
+func (c *call) monarchBackward(kv *monarchKernels, d monarchDims, a backend.MonarchGradArgs) error {
 	var x, w1, w2, dy, dy1 device.Ptr
 	var err error
 	for _, in := range []struct {
@@ -76,53 +79,53 @@ func (b *Backend) monarchBackward(bs *buffers, kv *monarchKernels, d monarchDims
 		{&dy, a.DY, true},
 	} {
 		if in.need {
-			if *in.p, err = uploadTensor(bs, in.t); err != nil {
+			if *in.p, err = uploadTensor(c, in.t); err != nil {
 				return err
 			}
 		}
 	}
 	if a.DX != nil || a.DW1 != nil {
-		if dy1, err = bs.allocBytes(d.batch * d.n1() * kv.elem); err != nil {
+		if dy1, err = c.alloc(d.batch * d.n1() * kv.elem); err != nil {
 			return err
 		}
 		// dy1[b, rr*l + ll] = sum_ss w2[ll, ss, rr] dy[b, ss*l + ll].
-		if err := b.monarchGemm(kv, d.batch, monarchGemm{a: dy, w: w2, c: dy1, nblk: d.l, n: d.r, k: d.s,
+		if err := c.monarchGemm(kv, d.batch, monarchGemm{a: dy, w: w2, c: dy1, nblk: d.l, n: d.r, k: d.s,
 			lda: d.m(), ldc: d.n1(), aL: d.s, aR: d.l, cL: d.r, cR: d.l, wtrans: true}); err != nil {
 			return err
 		}
 	}
 	if a.DX != nil {
-		dx, err := bs.allocBytes(a.DX.Len() * kv.elem)
+		dx, err := c.alloc(a.DX.Len() * kv.elem)
 		if err != nil {
 			return err
 		}
 		// dx[b, kk*p + pp] = sum_qq w1[kk, qq, pp] dy1[b, kk*q + qq].
-		if err := b.monarchGemm(kv, d.batch, monarchGemm{a: dy1, w: w1, c: dx, nblk: d.k, n: d.p, k: d.q,
+		if err := c.monarchGemm(kv, d.batch, monarchGemm{a: dy1, w: w1, c: dx, nblk: d.k, n: d.p, k: d.q,
 			lda: d.n1(), ldc: d.n(), aL: 1, aR: 1, cL: 1, cR: 1, wtrans: true}); err != nil {
 			return err
 		}
-		if err := downloadTensor(b.d, a.DX, dx); err != nil {
+		if err := downloadTensor(c, a.DX, dx); err != nil {
 			return err
 		}
 	}
 	if a.DW1 != nil {
 		// dw1[kk, qq, pp] = sum_b dy1[b, kk*q + qq] x[b, kk*p + pp].
-		if err := b.monarchWeightGrad(bs, kv, d.batch, a.DW1, monarchWgrad{g: dy1, h: x, nblk: d.k, nj: d.q, ni: d.p,
+		if err := c.monarchWeightGrad(kv, d.batch, a.DW1, monarchWgrad{g: dy1, h: x, nblk: d.k, nj: d.q, ni: d.p,
 			ldg: d.n1(), ldh: d.n(), gL: 1, gR: 1, hL: 1, hR: 1}); err != nil {
 			return err
 		}
 	}
 	if a.DW2 != nil {
-		z, err := bs.allocBytes(d.batch * d.n1() * kv.elem)
+		z, err := c.alloc(d.batch * d.n1() * kv.elem)
 		if err != nil {
 			return err
 		}
-		if err := b.monarchGemm(kv, d.batch, monarchGemm{a: x, w: w1, c: z, nblk: d.k, n: d.q, k: d.p,
+		if err := c.monarchGemm(kv, d.batch, monarchGemm{a: x, w: w1, c: z, nblk: d.k, n: d.q, k: d.p,
 			lda: d.n(), ldc: d.n1(), aL: 1, aR: 1, cL: d.l, cR: d.r}); err != nil {
 			return err
 		}
 		// dw2[ll, ss, rr] = sum_b dy[b, ss*l + ll] z[b, ll*r + rr].
-		if err := b.monarchWeightGrad(bs, kv, d.batch, a.DW2, monarchWgrad{g: dy, h: z, nblk: d.l, nj: d.s, ni: d.r,
+		if err := c.monarchWeightGrad(kv, d.batch, a.DW2, monarchWgrad{g: dy, h: z, nblk: d.l, nj: d.s, ni: d.r,
 			ldg: d.m(), ldh: d.n1(), gL: d.s, gR: d.l, hL: 1, hR: 1}); err != nil {
 			return err
 		}
@@ -143,8 +146,8 @@ type monarchWgrad struct {
 // partial sums and monarch_reduce_<t> into out. Splits: enough blocks for
 // two per SM, each split at least 256 rows (a shorter one would spend more
 // on its partial sums than on its products).
-func (b *Backend) monarchWeightGrad(bs *buffers, kv *monarchKernels, batch int, out *tensor.Tensor, w monarchWgrad) error {
-	props := b.d.Props()
+func (c *call) monarchWeightGrad(kv *monarchKernels, batch int, out *tensor.Tensor, w monarchWgrad) error {
+	props := c.Props()
 	tiles := w.nblk * monarchCeil(w.nj, monarchGemmTile) * monarchCeil(w.ni, monarchGemmTile)
 	if err := fitInt32("monarch backward", tiles); err != nil {
 		return err
@@ -153,26 +156,26 @@ func (b *Backend) monarchWeightGrad(bs *buffers, kv *monarchKernels, batch int, 
 	chunk := monarchRoundUp(monarchCeil(batch, splits), 32)
 	splits = monarchCeil(batch, chunk)
 	total := w.nblk * w.nj * w.ni
-	ws, err := alloc[float32](bs, splits*total)
+	ws, err := c.alloc(splits * total * 4) // float32 partial sums
 	if err != nil {
 		return err
 	}
 	e := kv.elem
 	vec := monarchFlag(w.gL == 1 && monarchAligned(w.nj*e) && monarchAligned(w.ldg*e), 1) |
 		monarchFlag(w.hL == 1 && monarchAligned(w.ni*e) && monarchAligned(w.ldh*e), 2)
-	if err := kv.wgrad(b.d, 0, device.D3(tiles, splits, 1), device.D1(monarchThreads), 0, w.g, w.h, ws,
+	if err := kv.wgrad(c, c.s, device.D3(tiles, splits, 1), device.D1(monarchThreads), 0, w.g, w.h, ws,
 		int32(batch), int32(w.nblk), int32(w.nj), int32(w.ni), int64(w.ldg), int64(w.ldh),
 		int32(w.gL), int32(w.gR), int32(w.hL), int32(w.hR), int32(chunk), vec); err != nil {
 		return err
 	}
-	dst, err := bs.allocBytes(total * e)
+	dst, err := c.alloc(total * e)
 	if err != nil {
 		return err
 	}
 	const threads = 256
 	grid := device.D1(max(1, min(monarchCeil(total, threads), 8*max(props.SMs, 1))))
-	if err := kv.reduce(b.d, 0, grid, device.D1(threads), 0, ws, dst, int64(total), int32(splits)); err != nil {
+	if err := kv.reduce(c, c.s, grid, device.D1(threads), 0, ws, dst, int64(total), int32(splits)); err != nil {
 		return err
 	}
-	return downloadTensor(b.d, out, dst)
+	return downloadTensor(c, out, dst)
 }

@@ -250,3 +250,34 @@ func monarchFlag(b bool, bit int32) int32 {
 	}
 	return 0
 }
+
+// monarchWorkspace is the device memory, in bytes, a plan needs besides
+// its operands: the two-pass path's intermediate z (batch, l, r).
+func monarchWorkspace(kv *monarchKernels, plan MonarchPlan, d monarchDims) int {
+	if plan.Path == MonarchFused {
+		return 0
+	}
+	return d.batch * d.n1() * kv.elem
+}
+
+// monarchLaunch runs plan on operands already on the device, on stream s
+// of dev (z: the monarchWorkspace bytes, unused by the fused path). The
+// forward runs it between its copies and the autotuner times it alone, so
+// both run the same launches.
+func monarchLaunch(dev device.Device, s device.Stream, kv *monarchKernels, plan MonarchPlan, d monarchDims, x, w1, w2, z, y device.Ptr) error {
+	if plan.Path != MonarchFused {
+		// z = perm(x w1^T), then y = perm(z w2^T).
+		if err := launchMonarchGemm(dev, s, kv, d.batch, monarchGemm{a: x, w: w1, c: z, nblk: d.k, n: d.q, k: d.p,
+			lda: d.n(), ldc: d.n1(), aL: 1, aR: 1, cL: d.l, cR: d.r}); err != nil {
+			return err
+		}
+		return launchMonarchGemm(dev, s, kv, d.batch, monarchGemm{a: z, w: w2, c: y, nblk: d.l, n: d.s, k: d.r,
+			lda: d.n1(), ldc: d.m(), aL: 1, aR: 1, cL: d.s, cR: d.l})
+	}
+	e := kv.elem
+	vec := monarchFlag(monarchAligned(d.n()*e) && monarchAligned(d.p*e), 1) |
+		monarchFlag(monarchAligned(d.p*e), 2) | monarchFlag(monarchAligned(d.r*e), 4)
+	return kv.fused(dev, s, device.D1(plan.Blocks), device.D1(monarchThreads), plan.Smem, x, w1, w2, y,
+		int32(d.batch), int32(d.k), int32(d.q), int32(d.p), int32(d.l), int32(d.s), int32(d.r),
+		int32(plan.RowTile), int32(plan.Group), vec)
+}

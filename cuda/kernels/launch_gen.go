@@ -7,6 +7,12 @@ import "github.com/matmix/matmix/cuda/device"
 // Names lists the kernels, in the order of their sources.
 func Names() []string {
 	return []string{
+		"ceil_copy_f32",
+		"ceil_mma_f16",
+		"ceil_mma_bf16",
+		"ceil_mma_tf32",
+		"ceil_mma_s8",
+		"ceil_fma_f32",
 		"gla_recurrent_f32",
 		"gla_recurrent_f16",
 		"gla_recurrent_bf16",
@@ -40,98 +46,140 @@ func Names() []string {
 	}
 }
 
-// GlaRecurrentF32 launches gla_recurrent_f32 (kernels/gla.cu:743):
+// CeilCopyF32 launches ceil_copy_f32 (kernels/ceilings.cu:69):
+//
+//	extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long n4)
+func CeilCopyF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, src device.Ptr, dst device.Ptr, n4 int64) error {
+	return d.Launch("ceil_copy_f32", grid, block, smem, s, device.PtrArg(src), device.PtrArg(dst), device.Int64Arg(n4))
+}
+
+// CeilMmaF16 launches ceil_mma_f16 (kernels/ceilings.cu:75):
+//
+//	extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters)
+func CeilMmaF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
+	return d.Launch("ceil_mma_f16", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
+}
+
+// CeilMmaBf16 launches ceil_mma_bf16 (kernels/ceilings.cu:86):
+//
+//	extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters)
+func CeilMmaBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
+	return d.Launch("ceil_mma_bf16", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
+}
+
+// CeilMmaTf32 launches ceil_mma_tf32 (kernels/ceilings.cu:97):
+//
+//	extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters)
+func CeilMmaTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
+	return d.Launch("ceil_mma_tf32", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
+}
+
+// CeilMmaS8 launches ceil_mma_s8 (kernels/ceilings.cu:108):
+//
+//	extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters)
+func CeilMmaS8(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
+	return d.Launch("ceil_mma_s8", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
+}
+
+// CeilFmaF32 launches ceil_fma_f32 (kernels/ceilings.cu:129):
+//
+//	extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters)
+func CeilFmaF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
+	return d.Launch("ceil_fma_f32", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
+}
+
+// GlaRecurrentF32 launches gla_recurrent_f32 (kernels/gla.cu:728):
 //
 //	extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_f32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaRecurrentF16 launches gla_recurrent_f16 (kernels/gla.cu:747):
+// GlaRecurrentF16 launches gla_recurrent_f16 (kernels/gla.cu:732):
 //
 //	extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_f16", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaRecurrentBf16 launches gla_recurrent_bf16 (kernels/gla.cu:751):
+// GlaRecurrentBf16 launches gla_recurrent_bf16 (kernels/gla.cu:736):
 //
 //	extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_bf16", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaChunkF32K32 launches gla_chunk_f32_k32 (kernels/gla.cu:757):
+// GlaChunkF32K32 launches gla_chunk_f32_k32 (kernels/gla.cu:742):
 //
 //	extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF32K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f32_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF32K64 launches gla_chunk_f32_k64 (kernels/gla.cu:761):
+// GlaChunkF32K64 launches gla_chunk_f32_k64 (kernels/gla.cu:746):
 //
 //	extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF32K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f32_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K32 launches gla_chunk_f16_k32 (kernels/gla.cu:767):
+// GlaChunkF16K32 launches gla_chunk_f16_k32 (kernels/gla.cu:752):
 //
 //	extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K64 launches gla_chunk_f16_k64 (kernels/gla.cu:771):
+// GlaChunkF16K64 launches gla_chunk_f16_k64 (kernels/gla.cu:756):
 //
 //	extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K128 launches gla_chunk_f16_k128 (kernels/gla.cu:775):
+// GlaChunkF16K128 launches gla_chunk_f16_k128 (kernels/gla.cu:760):
 //
 //	extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K128(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k128", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K32 launches gla_chunk_bf16_k32 (kernels/gla.cu:781):
+// GlaChunkBf16K32 launches gla_chunk_bf16_k32 (kernels/gla.cu:766):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K64 launches gla_chunk_bf16_k64 (kernels/gla.cu:785):
+// GlaChunkBf16K64 launches gla_chunk_bf16_k64 (kernels/gla.cu:770):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K128 launches gla_chunk_bf16_k128 (kernels/gla.cu:789):
+// GlaChunkBf16K128 launches gla_chunk_bf16_k128 (kernels/gla.cu:774):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K128(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k128", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkReduceF32 launches gla_chunk_reduce_f32 (kernels/gla.cu:795):
+// GlaChunkReduceF32 launches gla_chunk_reduce_f32 (kernels/gla.cu:780):
 //
 //	extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles)
 func GlaChunkReduceF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
 	return d.Launch("gla_chunk_reduce_f32", grid, block, smem, s, device.PtrArg(part), device.PtrArg(o), device.Int64Arg(total), device.Int32Arg(tiles))
 }
 
-// GlaChunkReduceF16 launches gla_chunk_reduce_f16 (kernels/gla.cu:799):
+// GlaChunkReduceF16 launches gla_chunk_reduce_f16 (kernels/gla.cu:784):
 //
 //	extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles)
 func GlaChunkReduceF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
 	return d.Launch("gla_chunk_reduce_f16", grid, block, smem, s, device.PtrArg(part), device.PtrArg(o), device.Int64Arg(total), device.Int32Arg(tiles))
 }
 
-// GlaChunkReduceBf16 launches gla_chunk_reduce_bf16 (kernels/gla.cu:803):
+// GlaChunkReduceBf16 launches gla_chunk_reduce_bf16 (kernels/gla.cu:788):
 //
 //	extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles)
 func GlaChunkReduceBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
@@ -145,105 +193,105 @@ func MonarchFwdF32(d device.Device, s device.Stream, grid, block device.Dim3, sm
 	return d.Launch("monarch_fwd_f32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r))
 }
 
-// MonarchFusedF32 launches monarch_fused_f32 (kernels/monarch.cu:542):
+// MonarchFusedF32 launches monarch_fused_f32 (kernels/monarch.cu:527):
 //
 //	extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_f32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedTf32 launches monarch_fused_tf32 (kernels/monarch.cu:546):
+// MonarchFusedTf32 launches monarch_fused_tf32 (kernels/monarch.cu:531):
 //
 //	extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_tf32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedF16 launches monarch_fused_f16 (kernels/monarch.cu:550):
+// MonarchFusedF16 launches monarch_fused_f16 (kernels/monarch.cu:535):
 //
 //	extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_f16", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedBf16 launches monarch_fused_bf16 (kernels/monarch.cu:554):
+// MonarchFusedBf16 launches monarch_fused_bf16 (kernels/monarch.cu:539):
 //
 //	extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_bf16", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchBgemmF32 launches monarch_bgemm_f32 (kernels/monarch.cu:559):
+// MonarchBgemmF32 launches monarch_bgemm_f32 (kernels/monarch.cu:544):
 //
 //	extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_f32", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmTf32 launches monarch_bgemm_tf32 (kernels/monarch.cu:563):
+// MonarchBgemmTf32 launches monarch_bgemm_tf32 (kernels/monarch.cu:548):
 //
 //	extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_tf32", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmF16 launches monarch_bgemm_f16 (kernels/monarch.cu:567):
+// MonarchBgemmF16 launches monarch_bgemm_f16 (kernels/monarch.cu:552):
 //
 //	extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_f16", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmBf16 launches monarch_bgemm_bf16 (kernels/monarch.cu:571):
+// MonarchBgemmBf16 launches monarch_bgemm_bf16 (kernels/monarch.cu:556):
 //
 //	extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_bf16", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchWgradF32 launches monarch_wgrad_f32 (kernels/monarch.cu:576):
+// MonarchWgradF32 launches monarch_wgrad_f32 (kernels/monarch.cu:561):
 //
 //	extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_f32", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradTf32 launches monarch_wgrad_tf32 (kernels/monarch.cu:580):
+// MonarchWgradTf32 launches monarch_wgrad_tf32 (kernels/monarch.cu:565):
 //
 //	extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_tf32", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradF16 launches monarch_wgrad_f16 (kernels/monarch.cu:584):
+// MonarchWgradF16 launches monarch_wgrad_f16 (kernels/monarch.cu:569):
 //
 //	extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_f16", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradBf16 launches monarch_wgrad_bf16 (kernels/monarch.cu:588):
+// MonarchWgradBf16 launches monarch_wgrad_bf16 (kernels/monarch.cu:573):
 //
 //	extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_bf16", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchReduceF32 launches monarch_reduce_f32 (kernels/monarch.cu:593):
+// MonarchReduceF32 launches monarch_reduce_f32 (kernels/monarch.cu:578):
 //
 //	extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits)
 func MonarchReduceF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_f32", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
 }
 
-// MonarchReduceF16 launches monarch_reduce_f16 (kernels/monarch.cu:597):
+// MonarchReduceF16 launches monarch_reduce_f16 (kernels/monarch.cu:582):
 //
 //	extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits)
 func MonarchReduceF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_f16", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
 }
 
-// MonarchReduceBf16 launches monarch_reduce_bf16 (kernels/monarch.cu:601):
+// MonarchReduceBf16 launches monarch_reduce_bf16 (kernels/monarch.cu:586):
 //
 //	extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits)
 func MonarchReduceBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {

@@ -15,4 +15,9 @@
 // through guard zones, and AddressSanitizer under go test -asan; shared
 // memory races; misaligned vector loads; divergent collectives) and fails
 // the launch with its message.
+//
+// InjectFaults makes the device fail its Nth allocation, launch, copy or
+// pinned allocation (faults.go), so that the error paths above it (the
+// caching pool, the CUDA backend, the scheduler) are tested on the device
+// itself; Live reports what the device still holds.
 package sim

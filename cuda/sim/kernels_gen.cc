@@ -6,7 +6,7 @@
 // directory only, not on files they include from elsewhere: this digest of
 // kernels/*.cu, kernels/include and kernels/sim changes with them, so that a
 // changed kernel or simulator is recompiled (go generate ./cuda/kernels).
-// sources sha256 a145d56719d77b5332e91bf3b4d588716268a53644a9c2911d0f702609872184
+// sources sha256 b02dc6a93e0afe96bfe2215e86c8ed31819bdf2870721a70ac6c4ad67c3b3ccc
 
 // The simulator calls an invoker with cuLaunchKernel's kernelParams: one
 // pointer per parameter, to the argument's value.
@@ -14,38 +14,68 @@
 #include "mm_cuda.h"
 #include "mmsim.h"
 
-extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:743
-extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:747
-extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:751
-extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:757
-extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:761
-extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:767
-extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:771
-extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:775
-extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:781
-extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:785
-extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:789
-extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles); // kernels/gla.cu:795
-extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles); // kernels/gla.cu:799
-extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles); // kernels/gla.cu:803
+extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long n4); // kernels/ceilings.cu:69
+extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters); // kernels/ceilings.cu:75
+extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters); // kernels/ceilings.cu:86
+extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters); // kernels/ceilings.cu:97
+extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters); // kernels/ceilings.cu:108
+extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters); // kernels/ceilings.cu:129
+extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:728
+extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:732
+extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:736
+extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:742
+extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:746
+extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:752
+extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:756
+extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:760
+extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:766
+extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:770
+extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:774
+extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles); // kernels/gla.cu:780
+extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles); // kernels/gla.cu:784
+extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles); // kernels/gla.cu:788
 extern "C" __global__ void monarch_fwd_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r); // kernels/monarch.cu:30
-extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:542
-extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:546
-extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:550
-extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:554
-extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:559
-extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:563
-extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:567
-extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:571
-extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:576
-extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:580
-extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:584
-extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:588
-extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits); // kernels/monarch.cu:593
-extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits); // kernels/monarch.cu:597
-extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits); // kernels/monarch.cu:601
+extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:527
+extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:531
+extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:535
+extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:539
+extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:544
+extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:548
+extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:552
+extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:556
+extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:561
+extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:565
+extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:569
+extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:573
+extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits); // kernels/monarch.cu:578
+extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits); // kernels/monarch.cu:582
+extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits); // kernels/monarch.cu:586
 
 namespace {
+
+void invoke_ceil_copy_f32(void** args) {
+	ceil_copy_f32(*static_cast<const float**>(args[0]), *static_cast<float**>(args[1]), *static_cast<long long*>(args[2]));
+}
+
+void invoke_ceil_mma_f16(void** args) {
+	ceil_mma_f16(*static_cast<const float**>(args[0]), *static_cast<float**>(args[1]), *static_cast<int*>(args[2]));
+}
+
+void invoke_ceil_mma_bf16(void** args) {
+	ceil_mma_bf16(*static_cast<const float**>(args[0]), *static_cast<float**>(args[1]), *static_cast<int*>(args[2]));
+}
+
+void invoke_ceil_mma_tf32(void** args) {
+	ceil_mma_tf32(*static_cast<const float**>(args[0]), *static_cast<float**>(args[1]), *static_cast<int*>(args[2]));
+}
+
+void invoke_ceil_mma_s8(void** args) {
+	ceil_mma_s8(*static_cast<const float**>(args[0]), *static_cast<int**>(args[1]), *static_cast<int*>(args[2]));
+}
+
+void invoke_ceil_fma_f32(void** args) {
+	ceil_fma_f32(*static_cast<const float**>(args[0]), *static_cast<float**>(args[1]), *static_cast<int*>(args[2]));
+}
 
 void invoke_gla_recurrent_f32(void** args) {
 	gla_recurrent_f32(*static_cast<const float**>(args[0]), *static_cast<const float**>(args[1]), *static_cast<const float**>(args[2]), *static_cast<const float**>(args[3]), *static_cast<float**>(args[4]), *static_cast<float**>(args[5]), *static_cast<const int**>(args[6]), *static_cast<const long long**>(args[7]), *static_cast<int*>(args[8]), *static_cast<int*>(args[9]), *static_cast<int*>(args[10]), *static_cast<int*>(args[11]), *static_cast<float*>(args[12]), *static_cast<int*>(args[13]));
@@ -169,6 +199,12 @@ void invoke_monarch_reduce_bf16(void** args) {
 
 struct registration {
 	registration() {
+		mmsim_register("ceil_copy_f32", invoke_ceil_copy_f32);
+		mmsim_register("ceil_mma_f16", invoke_ceil_mma_f16);
+		mmsim_register("ceil_mma_bf16", invoke_ceil_mma_bf16);
+		mmsim_register("ceil_mma_tf32", invoke_ceil_mma_tf32);
+		mmsim_register("ceil_mma_s8", invoke_ceil_mma_s8);
+		mmsim_register("ceil_fma_f32", invoke_ceil_fma_f32);
 		mmsim_register("gla_recurrent_f32", invoke_gla_recurrent_f32);
 		mmsim_register("gla_recurrent_f16", invoke_gla_recurrent_f16);
 		mmsim_register("gla_recurrent_bf16", invoke_gla_recurrent_bf16);

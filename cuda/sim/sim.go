@@ -67,6 +67,8 @@ type Device struct {
 	events  map[device.Event]time.Time
 	next    uintptr // the last stream or event handle given out
 	host    map[uintptr]int
+	faults  Faults
+	calls   [faultKinds]int64 // calls of each kind since InjectFaults
 }
 
 type alloc struct {
@@ -112,6 +114,9 @@ func (d *Device) Name() string { return "cuda:sim" }
 func (d *Device) Props() device.Props { return d.props }
 
 func (d *Device) Alloc(bytes int) (device.Ptr, error) {
+	if err := d.fault(faultAlloc); err != nil {
+		return 0, err
+	}
 	if bytes <= 0 || int64(bytes) > d.props.TotalMem {
 		return 0, errs.Argument("cudasim alloc", "cannot allocate %d bytes", bytes)
 	}
@@ -202,6 +207,9 @@ func (d *Device) MemsetAsync(p device.Ptr, v byte, bytes int, s device.Stream) e
 }
 
 func (d *Device) CopyHtoD(dst device.Ptr, src []byte) error {
+	if err := d.fault(faultCopy); err != nil {
+		return err
+	}
 	if err := d.span("cudasim copy to device", dst, len(src)); err != nil || len(src) == 0 {
 		return err
 	}
@@ -210,6 +218,9 @@ func (d *Device) CopyHtoD(dst device.Ptr, src []byte) error {
 }
 
 func (d *Device) CopyDtoH(dst []byte, src device.Ptr) error {
+	if err := d.fault(faultCopy); err != nil {
+		return err
+	}
 	if err := d.span("cudasim copy to host", src, len(dst)); err != nil || len(dst) == 0 {
 		return err
 	}
@@ -218,6 +229,9 @@ func (d *Device) CopyDtoH(dst []byte, src device.Ptr) error {
 }
 
 func (d *Device) CopyDtoD(dst, src device.Ptr, bytes int) error {
+	if err := d.fault(faultCopy); err != nil {
+		return err
+	}
 	if err := d.span("cudasim copy on device", src, bytes); err != nil {
 		return err
 	}
@@ -252,6 +266,9 @@ func (d *Device) CopyDtoDAsync(dst, src device.Ptr, bytes int, s device.Stream) 
 // HostAlloc returns C memory, which the Go collector does not manage, as
 // pinned memory is on a GPU.
 func (d *Device) HostAlloc(bytes int) ([]byte, error) {
+	if err := d.fault(faultHostAlloc); err != nil {
+		return nil, err
+	}
 	if bytes <= 0 {
 		return nil, errs.Argument("cudasim host alloc", "cannot allocate %d bytes", bytes)
 	}
@@ -362,6 +379,9 @@ func (d *Device) DestroyEvent(e device.Event) error {
 // Launch runs the whole grid before it returns; a fault the simulator
 // detects fails the launch with the simulator's message.
 func (d *Device) Launch(kernel string, grid, block device.Dim3, smem int, s device.Stream, args ...device.Arg) error {
+	if err := d.fault(faultLaunch); err != nil {
+		return err
+	}
 	if err := device.CheckLaunch(d.props, kernel, grid, block, smem); err != nil {
 		return err
 	}

@@ -3,75 +3,76 @@
 package sched_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	cudabackend "github.com/matmix/matmix/cuda/backend"
-	"github.com/matmix/matmix/cuda/device"
 	"github.com/matmix/matmix/cuda/sim"
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/errs"
-	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/sched"
+	"github.com/matmix/matmix/engine/sched/plan"
 	"github.com/matmix/matmix/engine/tensor"
 )
 
-// The same runtime over the CUDA backend on the simulator: the engine runs
-// the kernels there, and each device's pool allocates the workloads'
-// buffers from the simulated device itself (cuda/device.Device is the
-// pool's allocator as it is).
+// The same runtime over the CUDA backend on the simulator: each scheduler
+// stream runs its workloads on a device stream of the backend, every
+// buffer comes from the backend's caching pool (the device's Memory, from
+// which the scheduler then reserves nothing), copies go through pinned
+// staging buffers and records carry the device time of events.
 
-// faultyDevice fails its nth Alloc and every later one.
-type faultyDevice struct {
-	device.Device
-	n     int64
-	calls atomic.Int64
-}
-
-func (d *faultyDevice) Alloc(bytes int) (device.Ptr, error) {
-	if d.n > 0 && d.calls.Add(1) >= d.n {
-		return 0, errs.Device("faulty", nil, "injected out of memory")
-	}
-	return d.Device.Alloc(bytes)
-}
-
-// simDevice opens the simulator with a CUDA engine and a pool over the
-// device (failing at the nth allocation when n > 0).
-func simDevice(t *testing.T, streams int, n int64) (sched.Device, *mempool.Pool[device.Ptr]) {
+// simDevice opens the simulator with a CUDA engine; its Memory is the
+// backend's pool.
+func simDevice(t *testing.T, streams int) (sched.Device, *cudabackend.Backend, *sim.Device) {
 	t.Helper()
 	d, err := sim.Open()
 	require.NoError(t, err)
-	e := engine.New(cudabackend.New(d))
-	t.Cleanup(func() { require.NoError(t, e.Close()) })
-	pool, err := mempool.New[device.Ptr](&faultyDevice{Device: d, n: n}, mempool.Options{Sync: mempool.NoSync})
+	b, err := cudabackend.NewWith(d, cudabackend.Options{})
 	require.NoError(t, err)
-	return sched.Device{Engine: e, Streams: streams, Memory: pool}, pool
+	e := engine.New(b)
+	t.Cleanup(func() { require.NoError(t, e.Close()) })
+	return sched.Device{Engine: e, Streams: streams, Memory: b.Memory()}, b, d
 }
 
 // simJob is a float32 workload the CUDA backend implements: a Monarch
-// product or recurrent GLA.
+// product or GLA (either form).
 func simJob(t *testing.T, r *rand.Rand) checked {
 	if r.IntN(2) == 0 {
 		return newMonarch(t, r, tensor.Float32)
 	}
-	c := newGLA(t, r, tensor.Float32)
-	c.W.(*sched.GLAJob).Opt.Form = engine.GLARecurrent
-	return c
+	return newGLA(t, r, tensor.Float32)
 }
 
+// requireDeviceTime checks that a record carries the device time the
+// backend measured with events.
+func requireDeviceTime(t *testing.T, r sched.Record) {
+	t.Helper()
+	dt := r.DeviceTime
+	require.Equal(t, 1, dt.Calls, "%s: one backend call", r.Name)
+	require.Positive(t, dt.Span, r.Name)
+	require.Positive(t, dt.Kernels, r.Name)
+	require.Positive(t, dt.CopyBytes, r.Name)
+	require.GreaterOrEqual(t, dt.Span, dt.Kernels+dt.Copies, r.Name)
+}
+
+// 1,000 submissions from 64 goroutines on two streams: every result right,
+// every record timed by events, the backend on exactly the scheduler's two
+// device streams, the pool and the staging buffers reused, nothing in use.
 func TestCUDASimConcurrent(t *testing.T) {
-	d, pool := simDevice(t, 2, 0)
+	d, b, _ := simDevice(t, 2)
 	s := newSched(t, sched.Options{Devices: []sched.Device{d}})
 	r := check.NewRand(t)
-	const goroutines, total = 16, 200
+	const goroutines, total = 64, 1000
 	jobs := make([]checked, total)
 	for i := range jobs {
 		jobs[i] = simJob(t, r)
@@ -89,15 +90,22 @@ func TestCUDASimConcurrent(t *testing.T) {
 	for i, f := range futs {
 		require.NoError(t, f.Wait(), "submission %d", i)
 		jobs[i].Check(t)
-		assert.Equal(t, "cuda:sim", f.Record().DeviceName)
+		rec := f.Record()
+		assert.Equal(t, "cuda:sim", rec.DeviceName)
+		requireDeviceTime(t, rec)
 	}
-	st := pool.Stats()
+	assert.Equal(t, 2, b.Streams(), "one device stream per scheduler stream")
+	st := b.Memory().Stats()
+	t.Logf("pool %+v, hit rate %.3f; staging %+v", st, st.HitRate(), b.Staging())
 	assert.Zero(t, st.InUse)
-	assert.Positive(t, st.Hits)
+	assert.Greater(t, st.HitRate(), 0.9)
+	stg := b.Staging()
+	assert.Equal(t, int64(total), stg.HostAllocs+stg.Reuses, "every call staged its copies")
+	assert.Greater(t, stg.Reuses, int64(total-20), "the staging buffers are reused, grown a few times at most")
 }
 
 func TestCUDASimDiamond(t *testing.T) {
-	d, pool := simDevice(t, 2, 0)
+	d, cb, _ := simDevice(t, 2)
 	s := newSched(t, sched.Options{Devices: []sched.Device{d}})
 	r := check.NewRand(t)
 	mk := func(shape1, shape2 []int) *sched.MonarchJob {
@@ -128,68 +136,118 @@ func TestCUDASimDiamond(t *testing.T) {
 	checkGLA(t, bottom)
 	recs := run.Records()
 	assert.True(t, recs[1].Started.Before(recs[2].Finished) && recs[2].Started.Before(recs[1].Finished))
-	assert.Zero(t, pool.Stats().InUse)
+	assert.NotEqual(t, recs[1].Stream, recs[2].Stream)
+	for _, rec := range recs {
+		requireDeviceTime(t, rec)
+	}
+	assert.Zero(t, cb.Memory().Stats().InUse)
 }
 
-// Fault injection on the simulator: a device allocation failing at the
-// Nth call, and a launch the backend refuses (W4A4 is not on CUDA yet):
-// each reaches the caller and the dependents, and the pool holds nothing.
+// Fault injection inside the simulator device: an allocation, a launch or
+// a copy failing at the Nth call of its kind, in a chain of four Monarch
+// nodes of growing batch (so that later nodes allocate too). The failing
+// node's error is the injected device fault, every later node fails as its
+// dependent with the same cause, the nodes before are right, the pool
+// holds nothing in use, and Close leaves nothing on the device.
 func TestCUDASimFaults(t *testing.T) {
 	r := check.NewRand(t)
-	// Node i is a Monarch of batch 40(i+1) over blocks of 2x2: its x and y
-	// take a new size class each time (two device allocations), its
-	// weights come from the cache after node 0's (which allocates four).
-	// So the device's calls 1-4 serve node 0, 5-6 node 1, 7-8 node 2...
-	node := func(i int) (sched.Workload, func(testing.TB)) {
-		batch := 40 * (i + 1)
-		j := &sched.MonarchJob{
-			X:  floatTensor(t, tensor.Float32, check.Uniform(r, batch*4), batch, 4),
-			W1: floatTensor(t, tensor.Float32, check.Uniform(r, 8), 2, 2, 2),
-			W2: floatTensor(t, tensor.Float32, check.Uniform(r, 8), 2, 2, 2),
+	chain := func(s *sched.Scheduler) (*sched.Graph, []*sched.Node, []*sched.MonarchJob) {
+		g := sched.NewGraph()
+		var nodes []*sched.Node
+		var jobs []*sched.MonarchJob
+		for i := range 4 {
+			batch := 40 * (i + 1)
+			j := &sched.MonarchJob{
+				X:  floatTensor(t, tensor.Float32, check.Uniform(r, batch*4), batch, 4),
+				W1: floatTensor(t, tensor.Float32, check.Uniform(r, 8), 2, 2, 2),
+				W2: floatTensor(t, tensor.Float32, check.Uniform(r, 8), 2, 2, 2),
+			}
+			var in []sched.Edge
+			if i > 0 {
+				in = append(in, sched.After(nodes[i-1]))
+			}
+			nodes = append(nodes, g.Add(fmt.Sprint(i), j, in...))
+			jobs = append(jobs, j)
 		}
-		return j, func(t testing.TB) { checkMonarch(t, j) }
+		return g, nodes, jobs
 	}
-	for _, c := range []struct{ n, failing int64 }{{1, 0}, {4, 0}, {5, 1}, {8, 2}, {9, 3}} {
-		t.Run(fmt.Sprintf("alloc failure at %d", c.n), func(t *testing.T) {
-			d, pool := simDevice(t, 1, c.n)
-			s, err := sched.New(sched.Options{Devices: []sched.Device{d}})
-			require.NoError(t, err)
-			g := sched.NewGraph()
-			var nodes []*sched.Node
-			var checks []func(testing.TB)
-			for i := range 4 {
-				w, chk := node(i)
-				var in []sched.Edge
-				if i > 0 {
-					in = append(in, sched.After(nodes[i-1]))
-				}
-				nodes = append(nodes, g.Add(fmt.Sprint(i), w, in...))
-				checks = append(checks, chk)
+
+	// A clean run counts each kind's calls up to the end of each node (the
+	// nodes run one after the other; OnRecord sees each as it completes).
+	var cum []sim.Faults
+	{
+		d, _, dev := simDevice(t, 1)
+		var mu sync.Mutex
+		s := newSched(t, sched.Options{Devices: []sched.Device{d}, OnRecord: func(sched.Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			cum = append(cum, dev.Calls())
+		}})
+		g, _, jobs := chain(s)
+		_, err := s.Run(context.Background(), g)
+		require.NoError(t, err)
+		for _, j := range jobs {
+			checkMonarch(t, j)
+		}
+		require.Len(t, cum, 4)
+		t.Logf("calls by the end of each node: %+v", cum)
+	}
+	// failingNode is the node whose calls include the nth of a kind.
+	failingNode := func(n int64, count func(sim.Faults) int64) int {
+		for i, c := range cum {
+			if n <= count(c) {
+				return i
 			}
-			run, err := s.Start(context.Background(), g)
-			require.NoError(t, err)
-			require.ErrorIs(t, run.Wait(), errs.ErrDevice)
-			for i, nd := range nodes {
-				err := run.Future(nd).Err()
-				switch {
-				case int64(i) < c.failing:
-					require.NoError(t, err)
-					checks[i](t)
-				case int64(i) == c.failing:
-					require.ErrorIs(t, err, errs.ErrDevice)
-				default:
-					var de *sched.DepError
-					require.ErrorAs(t, err, &de)
-					require.ErrorIs(t, err, errs.ErrDevice)
+		}
+		t.Fatalf("call %d is past the plan", n)
+		return -1
+	}
+	kinds := []struct {
+		name   string
+		count  func(sim.Faults) int64
+		inject func(n int64) sim.Faults
+	}{
+		{"alloc", func(f sim.Faults) int64 { return f.Alloc }, func(n int64) sim.Faults { return sim.Faults{Alloc: n, Persist: true} }},
+		{"launch", func(f sim.Faults) int64 { return f.Launch }, func(n int64) sim.Faults { return sim.Faults{Launch: n} }},
+		{"copy", func(f sim.Faults) int64 { return f.Copy }, func(n int64) sim.Faults { return sim.Faults{Copy: n} }},
+	}
+	for _, k := range kinds {
+		// The first call, the last call of node 1 and the last of node 2.
+		for _, n := range []int64{1, k.count(cum[1]), k.count(cum[2])} {
+			t.Run(fmt.Sprintf("%s failure at %d", k.name, n), func(t *testing.T) {
+				failing := failingNode(n, k.count)
+				d, b, dev := simDevice(t, 1)
+				dev.InjectFaults(k.inject(n))
+				s, err := sched.New(sched.Options{Devices: []sched.Device{d}})
+				require.NoError(t, err)
+				g, nodes, jobs := chain(s)
+				run, err := s.Start(context.Background(), g)
+				require.NoError(t, err)
+				require.ErrorIs(t, run.Wait(), sim.ErrInjected)
+				for i, nd := range nodes {
+					err := run.Future(nd).Err()
+					switch {
+					case i < failing:
+						require.NoError(t, err)
+						checkMonarch(t, jobs[i])
+					case i == failing:
+						require.ErrorIs(t, err, errs.ErrDevice)
+						require.ErrorIs(t, err, sim.ErrInjected)
+					default:
+						var de *sched.DepError
+						require.ErrorAs(t, err, &de)
+						require.ErrorIs(t, err, sim.ErrInjected)
+					}
 				}
-			}
-			assert.Zero(t, pool.Stats().InUse)
-			require.NoError(t, s.Close(context.Background()))
-			assert.Zero(t, pool.Stats().Cached)
-		})
+				assert.Zero(t, b.Memory().Stats().InUse)
+				require.NoError(t, s.Close(context.Background()))
+				assert.Zero(t, b.Memory().Stats().Cached, "Close empties the backend's pool")
+				assert.Zero(t, dev.Live().Allocs, "nothing left on the device")
+			})
+		}
 	}
 	t.Run("launch refused", func(t *testing.T) {
-		d, pool := simDevice(t, 2, 0)
+		d, b, _ := simDevice(t, 2)
 		s := newSched(t, sched.Options{Devices: []sched.Device{d}})
 		g := sched.NewGraph()
 		w := g.Add("w4a4", newW4A4(t, r).W)
@@ -202,6 +260,63 @@ func TestCUDASimFaults(t *testing.T) {
 		require.ErrorAs(t, run.Future(m).Err(), &de)
 		require.ErrorIs(t, run.Future(m).Err(), errs.ErrUnsupported)
 		ok.Check(t)
-		assert.Zero(t, pool.Stats().InUse)
+		assert.Zero(t, b.Memory().Stats().InUse)
 	})
+}
+
+// cudaMix is a plan the CUDA backend runs whole: a GLA layer feeding a
+// Monarch MLP, and a recurrent GLA beside them.
+const cudaMix = `{
+  "seed": 5,
+  "repeat": 20,
+  "nodes": [
+    {"name": "attn", "gla": {"b": 1, "t": 16, "h": 2, "k": 8, "v": 8, "form": "chunked"}},
+    {"name": "mlp", "monarch": {"batch": 16, "n": 16, "blocks": 4}, "inputs": {"x": "attn.o"}},
+    {"name": "side", "gla": {"b": 2, "t": 8, "h": 1, "k": 4, "v": 4, "form": "recurrent", "final_state": true}}
+  ]
+}`
+
+// A repeated mixed plan over the CUDA backend: the pool serves above 90%
+// of the allocations from its cache, the staging buffers are reused, every
+// record carries its device time, and the Chrome trace shows it.
+func TestCUDASimPlan(t *testing.T) {
+	p, err := plan.Parse(strings.NewReader(cudaMix))
+	require.NoError(t, err)
+	pp, err := p.Prepare()
+	require.NoError(t, err)
+	d, b, _ := simDevice(t, 2)
+	s := newSched(t, sched.Options{Devices: []sched.Device{d}})
+	res, err := pp.Run(context.Background(), s)
+	require.NoError(t, err)
+	require.Len(t, res.Records, 60)
+	for _, rec := range res.Records {
+		requireDeviceTime(t, rec)
+	}
+	st := b.Memory().Stats()
+	t.Logf("pool %+v, hit rate %.3f; staging %+v", st, st.HitRate(), b.Staging())
+	assert.Greater(t, st.HitRate(), 0.9)
+	assert.Zero(t, st.InUse)
+	assert.Equal(t, st.Misses, st.DeviceAllocs)
+	stg := b.Staging()
+	assert.LessOrEqual(t, stg.HostAllocs, int64(2*3), "a few staging buffers per stream")
+	assert.Equal(t, int64(60), stg.HostAllocs+stg.Reuses)
+
+	var buf bytes.Buffer
+	require.NoError(t, sched.EncodeTrace(&buf, res.Records))
+	var tr struct {
+		TraceEvents []struct {
+			Ph   string         `json:"ph"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+	}
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &tr))
+	events := 0
+	for _, ev := range tr.TraceEvents {
+		if ev.Ph == "X" {
+			events++
+			assert.Positive(t, ev.Args["device_us"], "device time in the trace")
+			assert.Positive(t, ev.Args["kernel_us"])
+		}
+	}
+	assert.Equal(t, 60, events)
 }

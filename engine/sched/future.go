@@ -2,6 +2,8 @@ package sched
 
 import (
 	"time"
+
+	"github.com/matmix/matmix/engine/backend"
 )
 
 // Record is what happened to one workload: where it ran, how long it
@@ -19,7 +21,12 @@ type Record struct {
 	// never ran (cancelled or failed before).
 	Submitted, Started, Finished time.Time
 	Bytes                        int64 // bytes read and written (0 unless it succeeded)
-	Err                          error
+	// DeviceTime is what the backend measured on the device with events
+	// (the CUDA backend: the span of the workload's calls on its stream,
+	// their kernels and copies, and the bytes copied); zero on a backend
+	// without device events, such as the CPU.
+	DeviceTime backend.DeviceTime
+	Err        error
 }
 
 // Ran reports whether the workload started running.
@@ -33,9 +40,8 @@ func (r Record) QueueTime() time.Duration {
 	return r.Started.Sub(r.Submitted)
 }
 
-// RunTime is the time from start to completion (0 if it never ran). On a
-// synchronous engine this is the wall time of the call; see docs/runtime.md
-// for device events on the CUDA backend.
+// RunTime is the time from start to completion (0 if it never ran): the
+// host's wall time of the call; DeviceTime has the device's own.
 func (r Record) RunTime() time.Duration {
 	if !r.Ran() {
 		return 0

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/matmix/matmix/engine"
+	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/mempool"
 )
@@ -19,10 +20,21 @@ var ErrClosed = errors.New("sched: scheduler closed")
 
 // Memory is a device's memory as the scheduler uses it: every workload's
 // buffers (Workload.Footprint) are reserved on its stream before it runs
-// and released on that stream after. *mempool.Pool[P] implements it.
+// and released on that stream after, and Close empties its cache.
+// *mempool.Pool[P] implements it.
 type Memory interface {
 	Reserve(sizes []int, s mempool.Stream) (release func(mempool.Stream) error, err error)
 	EmptyCache() error
+}
+
+// BackendMemory is a Memory the engine's backend allocates its device
+// buffers from itself (cuda/backend's Backend.Memory()). The scheduler
+// reserves no footprint from it, since the backend's own allocations are
+// the workload's memory and reserving the footprint as well would count it
+// twice; Close still empties its cache.
+type BackendMemory interface {
+	Memory
+	BackendAllocates()
 }
 
 // Device is one engine the scheduler places work on.
@@ -32,7 +44,10 @@ type Device struct {
 	// one stream runs in submission order, streams run concurrently.
 	// 0 means 1.
 	Streams int
-	// Memory, when set, is the device's memory pool.
+	// Memory, when set, is the device's memory pool: a BackendMemory
+	// (the CUDA backend's pool) is only emptied at Close; any other
+	// Memory has each workload's footprint reserved from it while it runs
+	// (the CPU backend, modelling the device memory a workload needs).
 	Memory Memory
 }
 
@@ -93,6 +108,7 @@ type device struct {
 	name    string
 	e       *engine.Engine
 	mem     Memory
+	reserve bool // reserve footprints from mem (not a BackendMemory)
 	streams []*stream
 	load    atomic.Int64
 }
@@ -113,7 +129,8 @@ func New(opts Options) (*Scheduler, error) {
 		if d.Streams < 0 {
 			return nil, errs.Argument("sched.New", "device %d: streams must be >= 0, got %d", i, d.Streams)
 		}
-		dev := &device{idx: i, name: d.Engine.Backend(), e: d.Engine, mem: d.Memory}
+		_, own := d.Memory.(BackendMemory)
+		dev := &device{idx: i, name: d.Engine.Backend(), e: d.Engine, mem: d.Memory, reserve: d.Memory != nil && !own}
 		for k := range max(d.Streams, 1) {
 			dev.streams = append(dev.streams, &stream{dev: dev, idx: k, wake: make(chan struct{}, 1)})
 		}
@@ -284,10 +301,12 @@ func (s *Scheduler) execute(t *task) {
 }
 
 // run reserves the workload's memory, runs it and releases the memory. A
-// panicking workload fails instead of taking the stream down.
+// panicking workload fails instead of taking the stream down. The context
+// tells the backend the stream index (a backend with device streams keeps
+// each index on one of them) and collects the device time it measures.
 func (s *Scheduler) run(t *task) (err error) {
 	ms := mempool.Stream(t.st.idx)
-	if t.dev.mem != nil {
+	if t.dev.reserve {
 		release, rerr := t.dev.mem.Reserve(t.f.w.Footprint(), ms)
 		if rerr != nil {
 			return fmt.Errorf("sched: %s: device memory: %w", t.f.rec.Name, rerr)
@@ -299,7 +318,10 @@ func (s *Scheduler) run(t *task) (err error) {
 			err = fmt.Errorf("sched: %s panicked: %v", t.f.rec.Name, r)
 		}
 	}()
-	return t.f.w.Run(t.ctx, t.dev.e)
+	timing := &backend.Timing{}
+	defer func() { t.f.rec.DeviceTime = timing.Total() }()
+	ctx := backend.WithTiming(backend.WithStream(t.ctx, t.st.idx), timing)
+	return t.f.w.Run(ctx, t.dev.e)
 }
 
 // complete resolves a task that was queued (run or dropped).

@@ -33,8 +33,11 @@ type traceFile struct {
 // EncodeTrace writes the records that ran as a Chrome trace: one process
 // per device (pid = device index), one thread per stream (tid = stream
 // index), one complete event per workload spanning its run, with its
-// queue time, bytes and error as arguments. Times count from the earliest
-// submission.
+// queue time, bytes, error and, where the backend measured it with device
+// events, its device time (span, kernels, copies, bytes copied) as
+// arguments. Device events give durations, not host timestamps, so the
+// device time is an argument of the host-timed event, not an event of its
+// own. Times count from the earliest submission.
 func EncodeTrace(w io.Writer, recs []Record) error {
 	var ran []Record
 	for _, r := range recs {
@@ -65,6 +68,9 @@ func EncodeTrace(w io.Writer, recs []Record) error {
 		}
 		dur := us(r.RunTime())
 		args := map[string]any{"kind": r.Kind, "queue_us": us(r.QueueTime()), "bytes": r.Bytes}
+		if dt := r.DeviceTime; dt.Calls > 0 {
+			args["device_us"], args["kernel_us"], args["copy_us"], args["copy_bytes"] = us(dt.Span), us(dt.Kernels), us(dt.Copies), dt.CopyBytes
+		}
 		if r.Err != nil {
 			args["error"] = r.Err.Error()
 		}

@@ -125,6 +125,26 @@ MM_DEVICE float4 load_float4(P p MM_LOC_PARAM) {
   return load_vec<float4>(p MM_LOC_FWD);
 }
 
+// ---- element conversions: a storage type (float, __half, __nv_bfloat16) <-> float32 ----
+// from_f rounds to nearest even, as the kernels' float32 accumulators are rounded on store.
+MM_DEVICE float to_f(float v) { return v; }
+MM_DEVICE float to_f(__half v) { return __half2float(v); }
+MM_DEVICE float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class T>
+MM_DEVICE T from_f(float v);
+template <>
+MM_DEVICE float from_f<float>(float v) {
+  return v;
+}
+template <>
+MM_DEVICE __half from_f<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+MM_DEVICE __nv_bfloat16 from_f<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
 // ---- packing of mma operands ----
 MM_HD uint32_t pack_half2(float lo, float hi) {
   return uint32_t(__half_as_ushort(__float2half_rn(lo))) | uint32_t(__half_as_ushort(__float2half_rn(hi))) << 16;
