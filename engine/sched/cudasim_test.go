@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -319,4 +320,59 @@ func TestCUDASimPlan(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 60, events)
+}
+
+// Cancelling mid-plan over the CUDA backend: CUDA work runs on one stream
+// while a gate holds the other; the plan stops promptly, the nodes behind
+// the gate fail with the cancellation without running, whatever finished is
+// right, and the pool holds nothing in use (TestMain checks goroutines).
+func TestCUDASimCancelMidPlan(t *testing.T) {
+	d, b, _ := simDevice(t, 2)
+	s := newSched(t, sched.Options{Devices: []sched.Device{d}})
+	r := check.NewRand(t)
+	g := sched.NewGraph()
+	gt := newGate(true)
+	hold := g.Add("hold", gt).On(0, 0)
+	var behind []*sched.Node
+	for i := range 6 {
+		prev := hold
+		if i > 0 {
+			prev = behind[i-1]
+		}
+		behind = append(behind, g.Add(fmt.Sprintf("behind%d", i), simJob(t, r).W, sched.After(prev)))
+	}
+	var side []*sched.Node
+	var sideJobs []checked
+	for i := range 8 {
+		c := simJob(t, r)
+		sideJobs = append(sideJobs, c)
+		side = append(side, g.Add(fmt.Sprintf("side%d", i), c.W).On(0, 1))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run, err := s.Start(ctx, g)
+	require.NoError(t, err)
+	<-gt.started
+	t0 := time.Now()
+	cancel()
+	select {
+	case <-run.Done():
+	case <-time.After(prompt):
+		t.Fatal("the plan did not stop promptly")
+	}
+	t.Logf("stopped %v after cancel", time.Since(t0))
+	require.ErrorIs(t, run.Wait(), context.Canceled)
+	require.ErrorIs(t, run.Future(hold).Err(), context.Canceled)
+	for _, n := range behind {
+		var de *sched.DepError
+		require.ErrorAs(t, run.Future(n).Err(), &de, n.Name())
+		assert.False(t, run.Future(n).Record().Ran(), n.Name())
+	}
+	for i, n := range side {
+		if err := run.Future(n).Err(); err != nil {
+			require.ErrorIs(t, err, context.Canceled, n.Name())
+			continue
+		}
+		sideJobs[i].Check(t)
+	}
+	assert.Zero(t, b.Memory().Stats().InUse)
 }
