@@ -2,26 +2,6 @@ package cpu
 
 import "math"
 
-// glaDecay sets dst = x ⊙ 2^(bh - bl + glaGateFloor*(mh - ml)), x scaled by
-// the decay between two rows of cumulative log2 gates (see glaGateFloor).
-// The chunked form spends most of its time outside the products here, so
-// float32 rows use exp2f32 rather than math.Exp2; float64 rows keep
-// math.Exp2, whose accuracy the float64 tolerance (1e-12) needs.
-func glaDecay[T float](dst, x []T, bh, bl, mh, ml []float64) {
-	n := len(dst)
-	x, bh, bl, mh, ml = x[:n], bh[:n], bl[:n], mh[:n], ml[:n]
-	if d32, ok := any(dst).([]float32); ok {
-		x32 := any(x).([]float32)[:len(d32)]
-		for i := range d32 {
-			d32[i] = x32[i] * exp2f32(bh[i]-bl[i]+glaGateFloor*(mh[i]-ml[i]))
-		}
-		return
-	}
-	for i := range dst {
-		dst[i] = x[i] * T(math.Exp2(bh[i]-bl[i]+glaGateFloor*(mh[i]-ml[i])))
-	}
-}
-
 // exp2f32 is 2^x rounded to float32, within about one float32 ulp: x splits
 // into n + f with n an integer and |f| <= 1/2; 2^f is the degree-7 Taylor
 // polynomial of e^(f ln 2) (remainder below 6e-9 relative), evaluated in

@@ -90,11 +90,14 @@ type glaWork[T float] struct {
 	d  []T       // each token's own decay 2^g [glaChunk, K]
 	qs []T       // q times the scale [glaChunk, K]
 	qa []T       // [q ⊙ 2^b | A], A the intra-chunk attention [glaChunk, K+glaChunk]
-	qn []T       // a sub-chunk's q scaled by its gate ratios [glaSub, K]
+	qn []T       // q scaled by gate ratios [glaChunk, K]
 	kn []T       // k scaled by gate ratios [glaChunk, K]
+	kl []T       // k scaled by its decay to the chunk's last row [glaChunk, K]
 	sv []T       // [S; the chunk's V] [K+glaChunk, V]
-	u  []T       // one row of K: the diagonal walk's query
+	u  []T       // one row of K: the diagonal walk's query, or a factor
 	f  []T       // one row of K: a factor
+	lo []float64 // one row of K: each cumulative gate's least value in the chunk
+	hi []float64 // one row of K: its greatest
 
 	ones []T       // K ones
 	zero []float64 // K zeros
@@ -112,11 +115,14 @@ func newGLAWork[T float](k, v int, form backend.GLAForm) *glaWork[T] {
 		d:  make([]T, glaChunk*k),
 		qs: make([]T, glaChunk*k),
 		qa: make([]T, glaChunk*(k+glaChunk)),
-		qn: make([]T, glaSub*k),
+		qn: make([]T, glaChunk*k),
 		kn: make([]T, glaChunk*k),
+		kl: make([]T, glaChunk*k),
 		sv: make([]T, (k+glaChunk)*v),
 		u:  make([]T, k),
 		f:  make([]T, k),
+		lo: make([]float64, k),
+		hi: make([]float64, k),
 
 		ones: make([]T, k),
 		zero: make([]float64, k),
@@ -130,42 +136,3 @@ func newGLAWork[T float](k, v int, form backend.GLAForm) *glaWork[T] {
 
 // glaRow is row r of a row-major matrix of n columns.
 func glaRow[E any](x []E, r, n int) []E { return x[r*n : (r+1)*n : (r+1)*n] }
-
-// glaAxpy is y += a*x.
-func glaAxpy[T float](y []T, a T, x []T) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
-	}
-}
-
-// glaScal is y *= a.
-func glaScal[T float](y []T, a T) {
-	for i := range y {
-		y[i] *= a
-	}
-}
-
-// glaMul is y ⊙= x.
-func glaMul[T float](y, x []T) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] *= x[i]
-	}
-}
-
-// glaDot is the inner product of x and y (len(y) >= len(x)), in four
-// partial sums so that the additions overlap rather than wait on each other.
-func glaDot[T float](x, y []T) T {
-	var s0, s1, s2, s3 T
-	for ; len(x) >= 4 && len(y) >= 4; x, y = x[4:], y[4:] {
-		s0 += x[0] * y[0]
-		s1 += x[1] * y[1]
-		s2 += x[2] * y[2]
-		s3 += x[3] * y[3]
-	}
-	for i := range x {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
