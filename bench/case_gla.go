@@ -7,16 +7,19 @@ import (
 
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/conformance/check"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/ref"
 	"github.com/matmix/matmix/engine/tensor"
 )
 
 // GLASize is a gated linear attention forward: q, k, g [B, T, H, K] and
-// v [B, T, H, V]. Form is "chunked" or "recurrent".
+// v [B, T, H, V]. Form is "chunked" or "recurrent"; DType is the inputs'
+// and output's: float32 (the zero value), float16 or bfloat16.
 type GLASize struct {
 	B, T, H, K, V int
 	Form          string
+	DType         tensor.DType
 }
 
 // GLAFLOPs counts the recurrent form's arithmetic, whatever form runs: per
@@ -24,7 +27,7 @@ type GLASize struct {
 // (3KV) and the output q S (2KV).
 func GLAFLOPs(s GLASize) float64 { return 5 * float64(s.B*s.T*s.H) * float64(s.K*s.V) }
 
-// GLACase times the forward pass in float32, without initial or final state.
+// GLACase times the forward pass, without initial or final state.
 func GLACase(e *engine.Engine, s GLASize, refFLOPs float64) (Case, error) {
 	const op = "bench gla"
 	if err := positive(op, "b", s.B, "t", s.T, "h", s.H, "k", s.K, "v", s.V); err != nil {
@@ -39,37 +42,48 @@ func GLACase(e *engine.Engine, s GLASize, refFLOPs float64) (Case, error) {
 	default:
 		return Case{}, errs.Argument(op, "--form must be chunked or recurrent, got %q", s.Form)
 	}
+	dt, err := denseDType(op, s.DType)
+	if err != nil {
+		return Case{}, err
+	}
 	nk, nv := s.B*s.T*s.H*s.K, s.B*s.T*s.H*s.V
 	c := Case{
 		Op:      "gla",
-		Params:  []Param{{"b", s.B}, {"t", s.T}, {"h", s.H}, {"k", s.K}, {"v", s.V}, {"form", s.Form}},
+		Params:  []Param{{"b", s.B}, {"t", s.T}, {"h", s.H}, {"k", s.K}, {"v", s.V}, {"form", s.Form}, {"dtype", dt.String()}},
 		Backend: e.Backend(),
 		FLOPs:   GLAFLOPs(s),
-		Bytes:   4 * float64(3*nk+2*nv),
-		Compute: "fp32",
+		Bytes:   elemBytes(dt) * float64(3*nk+2*nv),
+		Compute: computeClass(e.Backend(), dt, false),
 	}
 	scale := 1 / math.Sqrt(float64(s.K))
+	// Attention is causal: the first tokens of sequence 0 depend on nothing
+	// else, so a prefix is an exact sub-problem for the check.
+	toks := subsetRows(s.T, 5*float64(s.H*s.K*s.V), refFLOPs)
+	pk, pv := toks*s.H*s.K, toks*s.H*s.V
 	c.Prepare = func(ctx context.Context, r *rand.Rand) (*Instance, error) {
-		qs, ks, vs := uniform32(r, nk), uniform32(r, nk), uniform32(r, nv)
-		// Log-decays as models make them: logsigmoid(u)/16, in about
-		// [-0.08, -0.02], never zero (fla's tests use the same).
-		gs := uniform32(r, nk)
-		for i, u := range gs {
-			gs[i] = float32(-math.Log1p(math.Exp(-float64(u))) / 16)
-		}
 		var ts [5]*tensor.Tensor
-		for i, d := range [][]float32{qs, ks, vs, gs} {
-			last := s.K
+		var heads [4][]float64 // the check's prefixes of q, k, v, g
+		for i := range 4 {
+			n, keep, last := nk, pk, s.K
 			if i == 2 {
-				last = s.V
+				n, keep, last = nv, pv, s.V
 			}
-			t, err := tensor.FromFloat32(d, s.B, s.T, s.H, last)
+			vals := check.Uniform(r, n)
+			if i == 3 {
+				// Log-decays as models make them: logsigmoid(u)/16, in
+				// about [-0.08, -0.02], never zero (fla's tests use the
+				// same).
+				for j, u := range vals {
+					vals[j] = -math.Log1p(math.Exp(-u)) / 16
+				}
+			}
+			t, head, err := roundedTensor(dt, vals, keep, s.B, s.T, s.H, last)
 			if err != nil {
 				return nil, err
 			}
-			ts[i] = t
+			ts[i], heads[i] = t, head
 		}
-		o, err := tensor.New(tensor.Float32, s.B, s.T, s.H, s.V)
+		o, err := tensor.New(dt, s.B, s.T, s.H, s.V)
 		if err != nil {
 			return nil, err
 		}
@@ -80,12 +94,7 @@ func GLACase(e *engine.Engine, s GLASize, refFLOPs float64) (Case, error) {
 			Args: args,
 			Run:  func(ctx context.Context) error { return e.GLAInto(ctx, args) },
 			Check: func(ctx context.Context) Check {
-				// Attention is causal: the first tokens of sequence 0 depend
-				// on nothing else, so a prefix is an exact sub-problem.
-				toks := subsetRows(s.T, 5*float64(s.H*s.K*s.V), refFLOPs)
-				pk, pv := toks*s.H*s.K, toks*s.H*s.V
-				want, _ := ref.GLA(widen(qs[:pk]), widen(ks[:pk]), widen(vs[:pv]), widen(gs[:pk]), nil,
-					[]int{0, toks}, s.H, s.K, s.V, scale)
+				want, _ := ref.GLA(heads[0], heads[1], heads[2], heads[3], nil, []int{0, toks}, s.H, s.K, s.V, scale)
 				sub := rowsNote("tokens", toks, s.T)
 				if s.B > 1 {
 					sub = "sequence 0 of " + itoa(s.B)
@@ -93,7 +102,11 @@ func GLACase(e *engine.Engine, s GLASize, refFLOPs float64) (Case, error) {
 						sub += ", tokens 0.." + itoa(toks-1) + " of " + itoa(s.T)
 					}
 				}
-				return CheckTol("rel_rms", relFrobenius(o.Float32()[:pv], want), 1e-4, sub)
+				got, err := head64(o, pv)
+				if err != nil {
+					return Check{Status: "failed", Note: err.Error()}
+				}
+				return CheckTol("rel_rms", check.RelRMS(got, want), productTol(dt, 1e-4), sub)
 			},
 		}, nil
 	}

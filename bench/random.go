@@ -16,8 +16,6 @@ func relFrobenius(got []float32, want []float64) float64 {
 	return check.RelFrobenius(check.Float64s(got), want)
 }
 
-func widen(v []float32) []float64 { return check.Float64s(v) }
-
 // subsetRows is how many leading rows of a problem fit a reference budget
 // of flops at perRow flops each (at least one, at most rows).
 func subsetRows(rows int, perRow, budget float64) int {

@@ -11,6 +11,7 @@ import (
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/sparse"
+	"github.com/matmix/matmix/engine/tensor"
 )
 
 func cpuEngine(t *testing.T) *engine.Engine {
@@ -48,21 +49,66 @@ func TestMonarchCase(t *testing.T) {
 	e := cpuEngine(t)
 	c, err := MonarchCase(e, MonarchSize{Batch: 33, N: 64, Blocks: 8}, 1e9)
 	require.NoError(t, err)
-	assert.Equal(t, "monarch/batch=33/n=64/blocks=8", c.Name())
+	assert.Equal(t, "monarch/batch=33/n=64/blocks=8/dtype=float32", c.Name())
 	// fly's count: 2 * batch * (k q p + l s r) = 4 * batch * n * (n/blocks).
 	assert.Equal(t, 4.0*33*64*8, c.FLOPs)
-	runCase(t, c, false)
+	// x, y and both factors once, 4 bytes each.
+	assert.Equal(t, 4.0*(2*33*64+2*8*8*8), c.Bytes)
+	assert.Equal(t, "fp32", c.Compute)
+	res := runCase(t, c, false)
+	assert.Equal(t, 1e-5, res.Check.Tol)
 
 	// A budget of 3 rows' work checks rows 0..2.
 	c, err = MonarchCase(e, MonarchSize{Batch: 33, N: 64, Blocks: 8}, 3*2*(8*8*8*2))
 	require.NoError(t, err)
-	res := runCase(t, c, true)
+	res = runCase(t, c, true)
 	assert.Equal(t, "rows 0..2 of 33", res.Check.Subset)
 
 	_, err = MonarchCase(e, MonarchSize{Batch: 4, N: 60, Blocks: 8}, 1e9)
 	assert.ErrorIs(t, err, errs.ErrArgument)
 	_, err = MonarchCase(e, MonarchSize{Batch: 0, N: 64, Blocks: 8}, 1e9)
 	assert.ErrorIs(t, err, errs.ErrArgument)
+	_, err = MonarchCase(e, MonarchSize{Batch: 4, N: 64, Blocks: 8, DType: tensor.Float64}, 1e9)
+	assert.ErrorIs(t, err, errs.ErrArgument)
+	_, err = MonarchCase(e, MonarchSize{Batch: 4, N: 64, Blocks: 8, DType: tensor.BFloat16, TF32: true}, 1e9)
+	assert.ErrorIs(t, err, errs.ErrArgument)
+}
+
+// The 16-bit dtypes: half the bytes, the spec's 1e-2 against the float64
+// reference of the rounded inputs, an error that shows the rounding (so
+// the output really is 16-bit), on a row subset too. The CPU computes them
+// widened to float32, so its roofline class stays fp32.
+func TestMonarchCaseHalf(t *testing.T) {
+	e := cpuEngine(t)
+	for _, dt := range []tensor.DType{tensor.Float16, tensor.BFloat16} {
+		c, err := MonarchCase(e, MonarchSize{Batch: 37, N: 96, Blocks: 6, DType: dt}, 5*2*(6*16*16*2))
+		require.NoError(t, err)
+		assert.Equal(t, "monarch/batch=37/n=96/blocks=6/dtype="+dt.String(), c.Name())
+		assert.Equal(t, 2.0*(2*37*96+2*6*16*16), c.Bytes)
+		assert.Equal(t, "fp32", c.Compute)
+		res := runCase(t, c, true)
+		assert.Equal(t, "rows 0..4 of 37", res.Check.Subset)
+		assert.Equal(t, 1e-2, res.Check.Tol)
+		assert.Greater(t, res.Check.Error, 1e-5, "a 16-bit output differs from float64 by more than float32 would")
+	}
+	// tf32 (run by the caller on cuda): float16's tolerance, its own name.
+	c, err := MonarchCase(e, MonarchSize{Batch: 4, N: 64, Blocks: 8, TF32: true}, 1e9)
+	require.NoError(t, err)
+	assert.Equal(t, "monarch/batch=4/n=64/blocks=8/dtype=float32/math=tf32", c.Name())
+	inst, err := c.Prepare(t.Context(), testRand(t))
+	require.NoError(t, err)
+	require.NoError(t, inst.Run(t.Context()))
+	assert.Equal(t, 1e-2, inst.Check(t.Context()).Tol)
+}
+
+// The roofline class: tensor cores on cuda for 16-bit operands and tf32,
+// float32 everywhere on the CPU.
+func TestComputeClass(t *testing.T) {
+	assert.Equal(t, "bf16", computeClass("cuda:0", tensor.BFloat16, false))
+	assert.Equal(t, "f16", computeClass("cuda:sim", tensor.Float16, false))
+	assert.Equal(t, "tf32", computeClass("cuda:0", tensor.Float32, true))
+	assert.Equal(t, "fp32", computeClass("cuda:0", tensor.Float32, false))
+	assert.Equal(t, "fp32", computeClass("cpu", tensor.BFloat16, false))
 }
 
 func TestGLACase(t *testing.T) {
@@ -81,6 +127,24 @@ func TestGLACase(t *testing.T) {
 
 	_, err = GLACase(e, GLASize{B: 1, T: 1, H: 1, K: 1, V: 1, Form: "fast"}, 1e9)
 	assert.ErrorIs(t, err, errs.ErrArgument)
+	_, err = GLACase(e, GLASize{B: 1, T: 1, H: 1, K: 1, V: 1, DType: tensor.Int8}, 1e9)
+	assert.ErrorIs(t, err, errs.ErrArgument)
+
+	// 16-bit inputs and output: half the bytes, the spec's 1e-2, both forms,
+	// a token prefix of sequence 0.
+	for _, dt := range []tensor.DType{tensor.Float16, tensor.BFloat16} {
+		for _, form := range []string{"chunked", "recurrent"} {
+			s := GLASize{B: 2, T: 90, H: 2, K: 32, V: 16, Form: form, DType: dt}
+			c, err := GLACase(e, s, 5*2*32*16*70)
+			require.NoError(t, err)
+			assert.Equal(t, "gla/b=2/t=90/h=2/k=32/v=16/form="+form+"/dtype="+dt.String(), c.Name())
+			assert.Equal(t, 2.0*(3*2*90*2*32+2*2*90*2*16), c.Bytes)
+			res := runCase(t, c, true)
+			assert.Equal(t, "sequence 0 of 2, tokens 0..69 of 90", res.Check.Subset)
+			assert.Equal(t, 1e-2, res.Check.Tol)
+			assert.Greater(t, res.Check.Error, 1e-5)
+		}
+	}
 }
 
 func TestW4A4Case(t *testing.T) {
@@ -182,6 +246,12 @@ func TestCheckCatchesUnwrittenOutput(t *testing.T) {
 	mk := []func() (Case, error){
 		func() (Case, error) { return MonarchCase(e, MonarchSize{Batch: 4, N: 16, Blocks: 4}, 1e9) },
 		func() (Case, error) { return GLACase(e, GLASize{B: 1, T: 8, H: 1, K: 4, V: 4}, 1e9) },
+		func() (Case, error) {
+			return MonarchCase(e, MonarchSize{Batch: 4, N: 16, Blocks: 4, DType: tensor.BFloat16}, 1e9)
+		},
+		func() (Case, error) {
+			return GLACase(e, GLASize{B: 1, T: 8, H: 1, K: 4, V: 4, DType: tensor.Float16}, 1e9)
+		},
 		func() (Case, error) { return W4A4Case(e, W4A4Size{M: 4, N: 4, K: 32, Group: 16}, 1e9) },
 		func() (Case, error) { return SGEMMCase(8, 1, 1e9) },
 	}

@@ -50,15 +50,22 @@ cudasim-test:
 	$(GO) test -tags cudasim -timeout 20m ./cuda/... ./engine/sched/...
 	$(GO) test -tags cudasim -asan -run '$(CUDASIM_ASAN_RUN)' -timeout 20m ./cuda/sim ./cuda/backend
 	$(GO) test -tags cudasim -race -run 'CUDASim|Runtime|Faults' -timeout 20m ./engine/sched/ ./cuda/backend ./cuda/sim
-	$(GO) test -tags cudasim -run 'Autotune' -timeout 20m ./cmd/matmix
+	$(GO) test -tags cudasim -run 'Autotune|Sim' -timeout 20m ./cmd/matmix
 
 # The binaries cuda/device-check.sh runs on a lent GPU (no Go or CUDA toolkit there): the CUDA
-# packages' tests compiled for the real driver, matmix, and the GPU peers script.
+# packages' tests compiled for the real driver, matmix, and the GPU peers script (../shared does not
+# travel), in one archive, bin/device/device-bin.tar.gz, that the script unpacks there. The device tool
+# carries at most 64 MiB with the working tree: the binaries are stripped of symbols and DWARF (-s -w;
+# panics still print file:line) and compressed, about 20 MiB, where they would be about 66 MiB as they are.
+DEVICE_LDFLAGS := -s -w
+DEVICE_BUILD := bin/device-build
 .PHONY: device-bin
 device-bin:
-	@mkdir -p bin/device
-	$(GO) test -c -o bin/device/backend.test ./cuda/backend
-	$(GO) test -c -o bin/device/device.test ./cuda/device
-	$(GO) test -c -o bin/device/driver.test ./cuda/driver
-	$(GO) build -o bin/device/matmix ./cmd/matmix
-	cp ../shared/device/gpu_peers.py bin/device/
+	@rm -rf $(DEVICE_BUILD) bin/device && mkdir -p $(DEVICE_BUILD) bin/device
+	$(GO) test -c -ldflags='$(DEVICE_LDFLAGS)' -o $(DEVICE_BUILD)/backend.test ./cuda/backend
+	$(GO) test -c -ldflags='$(DEVICE_LDFLAGS)' -o $(DEVICE_BUILD)/device.test ./cuda/device
+	$(GO) test -c -ldflags='$(DEVICE_LDFLAGS)' -o $(DEVICE_BUILD)/driver.test ./cuda/driver
+	$(GO) build -ldflags='$(DEVICE_LDFLAGS)' -o $(DEVICE_BUILD)/matmix ./cmd/matmix
+	cp -f ../shared/device/gpu_peers.py $(DEVICE_BUILD)/
+	tar -czf bin/device/device-bin.tar.gz -C $(DEVICE_BUILD) .
+	@du -b bin/device/device-bin.tar.gz | awk '{ printf "bin/device/device-bin.tar.gz: %.1f MiB (carry bin/device; the tool takes 64 MiB with the tree)\n", $$1 / 1048576 }'

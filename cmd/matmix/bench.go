@@ -24,12 +24,13 @@ import (
 const benchUsage = `usage: matmix bench <workload> [flags]
 
 workloads (size flags take one value or a comma-separated sweep, e.g. --n 1024,2048):
-  monarch  --batch 4096 --n 4096 --blocks 64
-  gla      --b 1 --t 4096 --h 8 --k 64 --v 64 [--form chunked|recurrent]
+  monarch  --batch 4096 --n 4096 --blocks 64 [--dtype float32|float16|bfloat16] [--math precise|tf32]
+  gla      --b 1 --t 4096 --h 8 --k 64 --v 64 [--form chunked|recurrent] [--dtype float32|float16|bfloat16]
   w4a4     --m 2048 --n 2048 --k 2048 [--group 128] [--int8-frac 0]
   spgemm   --mtx A.mtx | --gen rmat|er --scale 16 --ef 16 --seed 1 [--dtype float32|float64]
   sgemm    --n 2048        (the dense float32 baseline, on the CPU)
   all      every workload at its default size (small sizes with --quick)
+  (--dtype sweeps too, e.g. --dtype float32,bfloat16; --math tf32: float32 monarch on the cuda tensor cores)
 common flags:
   --backend auto|cpu|cuda  --json FILE  --csv FILE  --benchfmt FILE  --timeline FILE  --plot FILE.png|.svg
   --min-time S  --max-time S  --max-noise F  --min-samples N  --quick  --cold  --no-check

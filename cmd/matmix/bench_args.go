@@ -46,11 +46,12 @@ type benchFlags struct {
 	int8Frac          floatList
 	mtx, gen          stringList
 	scale, edgeFactor intList
-	dtype             string
+	dtype             stringList // monarch, gla, spgemm; empty: float32
+	math              string     // monarch: precise or tf32
 }
 
 func newBenchFlags(workload string) *benchFlags {
-	f := &benchFlags{workload: workload, fs: flag.NewFlagSet("bench "+workload, flag.ContinueOnError), dtype: "float32"}
+	f := &benchFlags{workload: workload, fs: flag.NewFlagSet("bench "+workload, flag.ContinueOnError)}
 	fs := f.fs
 	// Parse's errors come back as one line; the flag package prints nothing.
 	fs.SetOutput(io.Discard)
@@ -81,6 +82,8 @@ func newBenchFlags(workload string) *benchFlags {
 		fs.Var(&f.batch, "batch", "rows of x (default 4096; --quick 256)")
 		fs.Var(&f.n, "n", "input and output width (default 4096; --quick 1024)")
 		fs.Var(&f.blocks, "blocks", "diagonal blocks per factor; must divide n (default 64; --quick 32)")
+		fs.Var(&f.dtype, "dtype", "float32, float16 or bfloat16 (default float32)")
+		fs.StringVar(&f.math, "math", "precise", "cuda, float32: precise (FMAs) or tf32 (tensor cores, operands rounded to tf32)")
 	case "gla":
 		fs.Var(&f.b, "b", "batch (default 1)")
 		fs.Var(&f.t, "t", "tokens (default 4096; --quick 512)")
@@ -88,6 +91,7 @@ func newBenchFlags(workload string) *benchFlags {
 		fs.Var(&f.k, "k", "key width (default 64)")
 		fs.Var(&f.v, "v", "value width (default 64)")
 		fs.Var(&f.form, "form", "chunked or recurrent (default chunked)")
+		fs.Var(&f.dtype, "dtype", "float32, float16 or bfloat16 (default float32)")
 	case "w4a4":
 		fs.Var(&f.m, "m", "rows of x (default 2048; --quick 256)")
 		fs.Var(&f.n, "n", "rows of w, output channels (default 2048; --quick 256)")
@@ -99,7 +103,7 @@ func newBenchFlags(workload string) *benchFlags {
 		fs.Var(&f.gen, "gen", "generate A: rmat or er (default rmat)")
 		fs.Var(&f.scale, "scale", "2^scale rows (default 16; --quick 10)")
 		fs.Var(&f.edgeFactor, "ef", "entries per row before duplicates merge (default 16; --quick 8)")
-		fs.StringVar(&f.dtype, "dtype", "float32", "value type: float32 or float64")
+		fs.Var(&f.dtype, "dtype", "value type: float32 or float64 (default float32)")
 	case "sgemm":
 		fs.Var(&f.n, "n", "matrix size (default 2048; --quick 256)")
 	}
@@ -151,6 +155,9 @@ func (f *benchFlags) parse(args []string, stdout io.Writer) error {
 	}
 	if f.workload != "spgemm" && len(f.seeds) > 1 {
 		return benchErr("--seed takes one value for %s", f.workload)
+	}
+	if f.math != "" && f.math != "precise" && f.math != "tf32" {
+		return benchErr("--math must be precise or tf32, got %q", f.math)
 	}
 	return nil
 }

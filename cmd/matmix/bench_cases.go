@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/matmix/matmix/bench"
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/mtx"
 	"github.com/matmix/matmix/engine/sparse"
+	"github.com/matmix/matmix/engine/tensor"
 )
 
 // cases expands the workload's flags into configurations: the cartesian
@@ -41,21 +43,38 @@ func (f *benchFlags) workloadCases(wl string, e *engine.Engine, o bench.Options)
 	}
 	switch wl {
 	case "monarch":
-		err := product(func(v []int) error {
-			return add(bench.MonarchCase(e, bench.MonarchSize{Batch: v[0], N: v[1], Blocks: v[2]}, o.RefFLOPs))
-		}, orInts(f.batch, f.quickOr(256, 4096)), orInts(f.n, f.quickOr(1024, 4096)), orInts(f.blocks, f.quickOr(32, 64)))
-		return out, err
+		dts, err := f.dtypes()
+		if err != nil {
+			return nil, err
+		}
+		for _, dt := range dts {
+			// tf32 is an arithmetic of float32 operands only.
+			tf32 := f.math == "tf32" && dt == tensor.Float32
+			err := product(func(v []int) error {
+				return add(bench.MonarchCase(e, bench.MonarchSize{Batch: v[0], N: v[1], Blocks: v[2], DType: dt, TF32: tf32}, o.RefFLOPs))
+			}, orInts(f.batch, f.quickOr(256, 4096)), orInts(f.n, f.quickOr(1024, 4096)), orInts(f.blocks, f.quickOr(32, 64)))
+			if err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	case "gla":
+		dts, err := f.dtypes()
+		if err != nil {
+			return nil, err
+		}
 		forms := []string(f.form)
 		if len(forms) == 0 {
 			forms = []string{"chunked"}
 		}
-		for _, form := range forms {
-			err := product(func(v []int) error {
-				return add(bench.GLACase(e, bench.GLASize{B: v[0], T: v[1], H: v[2], K: v[3], V: v[4], Form: form}, o.RefFLOPs))
-			}, orInts(f.b, 1), orInts(f.t, f.quickOr(512, 4096)), orInts(f.h, f.quickOr(2, 8)), orInts(f.k, 64), orInts(f.v, 64))
-			if err != nil {
-				return nil, err
+		for _, dt := range dts {
+			for _, form := range forms {
+				err := product(func(v []int) error {
+					return add(bench.GLACase(e, bench.GLASize{B: v[0], T: v[1], H: v[2], K: v[3], V: v[4], Form: form, DType: dt}, o.RefFLOPs))
+				}, orInts(f.b, 1), orInts(f.t, f.quickOr(512, 4096)), orInts(f.h, f.quickOr(2, 8)), orInts(f.k, 64), orInts(f.v, 64))
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 		return out, nil
@@ -93,25 +112,33 @@ func (f *benchFlags) workloadCases(wl string, e *engine.Engine, o bench.Options)
 
 // spgemmCases reads each --mtx file, or generates each --gen matrix.
 func (f *benchFlags) spgemmCases(e *engine.Engine, o bench.Options) ([]bench.Case, error) {
-	if f.dtype != "float32" && f.dtype != "float64" {
-		return nil, benchErr("--dtype must be float32 or float64, got %q", f.dtype)
+	dts, err := f.dtypes()
+	if err != nil {
+		return nil, err
+	}
+	for _, dt := range dts {
+		if dt != tensor.Float32 && dt != tensor.Float64 {
+			return nil, benchErr("--dtype must be float32 or float64, got %v", dt)
+		}
 	}
 	if len(f.mtx) > 0 && (len(f.gen) > 0 || len(f.scale) > 0 || len(f.edgeFactor) > 0 || len(f.seeds) > 0) {
 		return nil, benchErr("give --mtx or --gen/--scale/--ef/--seed, not both")
 	}
 	var out []bench.Case
 	mk := func(a *sparse.CSR[float64], params []bench.Param) error {
-		var c bench.Case
-		var err error
-		if f.dtype == "float32" {
-			c, err = bench.SpGEMMCase(e, sparse.Convert[float32](a), params, o.RefFLOPs)
-		} else {
-			c, err = bench.SpGEMMCase(e, a, params, o.RefFLOPs)
+		for _, dt := range dts {
+			var c bench.Case
+			var err error
+			if dt == tensor.Float32 {
+				c, err = bench.SpGEMMCase(e, sparse.Convert[float32](a), slices.Clone(params), o.RefFLOPs)
+			} else {
+				c, err = bench.SpGEMMCase(e, a, slices.Clone(params), o.RefFLOPs)
+			}
+			if err != nil {
+				return fmt.Errorf("bench spgemm: %w", err)
+			}
+			out = append(out, c)
 		}
-		if err != nil {
-			return fmt.Errorf("bench spgemm: %w", err)
-		}
-		out = append(out, c)
 		return nil
 	}
 	for _, path := range f.mtx {
@@ -143,6 +170,23 @@ func (f *benchFlags) spgemmCases(e *engine.Engine, o bench.Options) ([]bench.Cas
 		if err != nil {
 			return nil, err
 		}
+	}
+	return out, nil
+}
+
+// dtypes parses the --dtype sweep (float32 when not given); the workload
+// checks which it takes.
+func (f *benchFlags) dtypes() ([]tensor.DType, error) {
+	if len(f.dtype) == 0 {
+		return []tensor.DType{tensor.Float32}, nil
+	}
+	out := make([]tensor.DType, len(f.dtype))
+	for i, name := range f.dtype {
+		dt, ok := tensor.ParseDType(name)
+		if !ok {
+			return nil, benchErr("--dtype: unknown dtype %q", name)
+		}
+		out[i] = dt
 	}
 	return out, nil
 }

@@ -83,7 +83,7 @@ func TestBenchAllQuickWritesEveryOutput(t *testing.T) {
 	// Go benchmark format that benchfmt reads back.
 	res := readBenchfmt(t, out("r.txt"))
 	assert.Len(t, res, 5)
-	assert.Contains(t, keys(res)[0], "GLA/b=1/t=512/h=2/k=64/v=64/form=chunked-")
+	assert.Contains(t, keys(res)[0], "GLA/b=1/t=512/h=2/k=64/v=64/form=chunked/dtype=float32-")
 
 	// The timeline CSV exists with its header (no meter: no samples).
 	tl, err := os.ReadFile(out("t.csv"))
@@ -180,23 +180,77 @@ func TestBenchSweepsAndWorkloads(t *testing.T) {
 		assert.Equal(t, "ok", r.Check.Status)
 	}
 	assert.Equal(t, []string{
-		"monarch/batch=8/n=64/blocks=4", "monarch/batch=8/n=64/blocks=8",
-		"monarch/batch=16/n=64/blocks=4", "monarch/batch=16/n=64/blocks=8"}, names)
+		"monarch/batch=8/n=64/blocks=4/dtype=float32", "monarch/batch=8/n=64/blocks=8/dtype=float32",
+		"monarch/batch=16/n=64/blocks=4/dtype=float32", "monarch/batch=16/n=64/blocks=8/dtype=float32"}, names)
 
 	out := requireOK(t, benchArgs("gla", "--t", "32", "--h", "1", "--k", "8", "--v", "8", "--form", "chunked,recurrent")...)
-	assert.Contains(t, out, "gla/b=1/t=32/h=1/k=8/v=8/form=chunked")
-	assert.Contains(t, out, "gla/b=1/t=32/h=1/k=8/v=8/form=recurrent")
+	assert.Contains(t, out, "gla/b=1/t=32/h=1/k=8/v=8/form=chunked/dtype=float32")
+	assert.Contains(t, out, "gla/b=1/t=32/h=1/k=8/v=8/form=recurrent/dtype=float32")
 	out = requireOK(t, benchArgs("w4a4", "--m", "8", "--n", "8", "--k", "64", "--group", "32", "--int8-frac", "0,0.5")...)
 	assert.Contains(t, out, "w4a4/m=8/n=8/k=64/group=32/int8-frac=0.5")
-	out = requireOK(t, benchArgs("spgemm", "--gen", "rmat,er", "--scale", "6", "--ef", "4", "--seed", "1,2", "--dtype", "float64")...)
-	assert.Equal(t, 4, strings.Count(out, "| spgemm/"))
+	out = requireOK(t, benchArgs("spgemm", "--gen", "rmat,er", "--scale", "6", "--ef", "4", "--seed", "1,2", "--dtype", "float64,float32")...)
+	assert.Equal(t, 8, strings.Count(out, "| spgemm/"))
 	assert.Contains(t, out, "spgemm/gen=er/scale=6/ef=4/seed=2/dtype=float64")
+	assert.Contains(t, out, "spgemm/gen=er/scale=6/ef=4/seed=2/dtype=float32")
 
 	// A Matrix Market file, symmetric (expanded on read).
 	mtx := writeFile(t, dir, "tiny.mtx", "%%MatrixMarket matrix coordinate real symmetric\n4 4 5\n1 1 2.5\n2 1 -1\n3 2 0.5\n4 4 3\n4 3 1.5\n")
 	out = requireOK(t, benchArgs("spgemm", "--mtx", mtx)...)
 	assert.Contains(t, out, "| spgemm/mtx=tiny/dtype=float32 | cpu |")
 	assert.Contains(t, out, "| ok |")
+}
+
+// A --dtype sweep: each dtype's configurations, outermost, each checked
+// with its tolerance and counted at its element size.
+func TestBenchDTypeSweep(t *testing.T) {
+	dir := t.TempDir()
+	j := filepath.Join(dir, "r.json")
+	requireOK(t, benchArgs("monarch", "--batch", "16", "--n", "64", "--blocks", "4,8", "--dtype", "bfloat16,float32,f16", "--json", j)...)
+	rep := readDTypeReport(t, j)
+	require.Len(t, rep, 6)
+	for i, want := range []struct {
+		name string
+		tol  float64
+	}{
+		{"monarch/batch=16/n=64/blocks=4/dtype=bfloat16", 1e-2}, {"monarch/batch=16/n=64/blocks=8/dtype=bfloat16", 1e-2},
+		{"monarch/batch=16/n=64/blocks=4/dtype=float32", 1e-5}, {"monarch/batch=16/n=64/blocks=8/dtype=float32", 1e-5},
+		{"monarch/batch=16/n=64/blocks=4/dtype=float16", 1e-2}, {"monarch/batch=16/n=64/blocks=8/dtype=float16", 1e-2},
+	} {
+		assert.Equal(t, want.name, rep[i].Name)
+		assert.Equal(t, "ok", rep[i].Check.Status)
+		assert.Equal(t, want.tol, rep[i].Check.Tol)
+	}
+	assert.Equal(t, 2*rep[0].Bytes, rep[2].Bytes, "bfloat16 moves half the bytes of float32")
+
+	requireOK(t, benchArgs("gla", "--t", "40", "--h", "1", "--k", "16", "--v", "8", "--dtype", "float16,bfloat16", "--form", "chunked,recurrent", "--json", j)...)
+	rep = readDTypeReport(t, j)
+	require.Len(t, rep, 4)
+	assert.Equal(t, "gla/b=1/t=40/h=1/k=16/v=8/form=recurrent/dtype=float16", rep[1].Name)
+	for _, r := range rep {
+		assert.Equal(t, "ok", r.Check.Status, r.Name)
+		assert.Equal(t, 1e-2, r.Check.Tol)
+		assert.Equal(t, 2.0*(3*40*16+2*40*8), r.Bytes)
+	}
+}
+
+type dtypeResult struct {
+	Name  string  `json:"name"`
+	Bytes float64 `json:"bytes"`
+	Check struct {
+		Status string  `json:"status"`
+		Tol    float64 `json:"tol"`
+	} `json:"check"`
+}
+
+func readDTypeReport(t *testing.T, path string) []dtypeResult {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var rep struct {
+		Results []dtypeResult `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal(b, &rep))
+	return rep.Results
 }
 
 func TestBenchUserErrors(t *testing.T) {
@@ -217,6 +271,12 @@ func TestBenchUserErrors(t *testing.T) {
 		{"bench", "spgemm", "--mtx", filepath.Join(dir, "missing.mtx"), "--json", j},
 		{"bench", "spgemm", "--mtx", "a.mtx", "--gen", "er"},
 		{"bench", "spgemm", "--dtype", "int8", "--json", j},
+		{"bench", "spgemm", "--dtype", "bfloat16", "--json", j},
+		{"bench", "monarch", "--dtype", "float64", "--json", j},
+		{"bench", "monarch", "--dtype", "float32,quad", "--json", j},
+		{"bench", "gla", "--dtype", "int8", "--json", j},
+		{"bench", "monarch", "--math", "fast", "--json", j},
+		{"bench", "monarch", "--math", "tf32", "--backend", "cpu", "--json", j},
 		{"bench", "sgemm", "--seed", "1,2"},
 		{"bench", "sgemm", "--min-time", "-1"},
 		{"bench", "sgemm", "--min-time", "2", "--max-time", "1"},
@@ -236,4 +296,6 @@ func TestBenchHelp(t *testing.T) {
 	out = requireOK(t, "bench", "monarch", "-h")
 	assert.Contains(t, out, "-blocks")
 	assert.Contains(t, out, "-benchfmt")
+	assert.Contains(t, out, "-dtype")
+	assert.Contains(t, out, "-math")
 }

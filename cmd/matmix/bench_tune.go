@@ -13,6 +13,7 @@ import (
 	cudabackend "github.com/matmix/matmix/cuda/backend"
 	"github.com/matmix/matmix/engine"
 	"github.com/matmix/matmix/engine/backend"
+	"github.com/matmix/matmix/engine/tensor"
 )
 
 // tuner is bench's link to the CUDA backend for what the engine does not
@@ -25,6 +26,7 @@ type tuner struct {
 	path  string // where the cache is saved; empty: not saved (unreadable file)
 	dev   string // the device's cache key
 	tune  bool   // --autotune
+	math  cudabackend.MonarchMath
 	opts  cudabackend.TuneOptions
 	dirty bool
 	tuned []report.Tuned
@@ -45,9 +47,15 @@ func (f *benchFlags) openTuner(ctx context.Context, e *engine.Engine, dev *bench
 		if f.autotune {
 			return nil, benchErr("--autotune needs the cuda backend; this run uses %s (%s)", e.Backend(), e.Reason())
 		}
+		if f.math == "tf32" {
+			return nil, benchErr("--math tf32 needs the cuda backend; this run uses %s (%s)", e.Backend(), e.Reason())
+		}
 		return nil, nil
 	}
 	t := &tuner{tune: f.autotune, path: f.tuneCache}
+	if f.math == "tf32" {
+		t.math = cudabackend.MonarchTF32
+	}
 	if f.quick {
 		t.opts = cudabackend.TuneOptions{MinTime: 2 * time.Millisecond, Rounds: 3}
 	}
@@ -111,7 +119,9 @@ func (f *benchFlags) openTuner(ctx context.Context, e *engine.Engine, dev *bench
 }
 
 // wrap makes the Monarch and GLA cases run the cached winner of their
-// shape (tuning it first with --autotune) on the tuner's backend.
+// shape (tuning it first with --autotune) on the tuner's backend, and
+// float32 Monarch with --math tf32 on the tensor cores (which the engine's
+// API does not select).
 func (t *tuner) wrap(cases []bench.Case) {
 	if t == nil {
 		return
@@ -139,16 +149,20 @@ func (t *tuner) wrap(cases []bench.Case) {
 func (t *tuner) apply(ctx context.Context, inst *bench.Instance) error {
 	switch a := inst.Args.(type) {
 	case backend.MonarchArgs:
+		math := t.math
+		if a.X.DType() != tensor.Float32 {
+			math = cudabackend.MonarchPrecise // 16-bit operands: the tensor cores whatever the math
+		}
 		if t.tune {
-			key, e, err := t.b.AutotuneMonarch(ctx, a, cudabackend.MonarchPrecise, t.opts)
+			key, e, err := t.b.AutotuneMonarch(ctx, a, math, t.opts)
 			if err != nil {
 				return fmt.Errorf("autotune: %w", err)
 			}
 			t.record(key, e)
 		}
-		o, ok, err := t.b.TunedMonarchOptions(t.cache, a, cudabackend.MonarchOptions{})
-		if err != nil || !ok {
-			return err
+		o, ok, err := t.b.TunedMonarchOptions(t.cache, a, cudabackend.MonarchOptions{Math: math})
+		if err != nil || (!ok && o == cudabackend.MonarchOptions{}) {
+			return err // nothing cached, the default arithmetic: the engine's own choice
 		}
 		p, err := t.b.MonarchPlanFor(a, o)
 		if err != nil {

@@ -29,7 +29,9 @@ type benchReport struct {
 		Plan        string   `json:"plan"`
 		RooflinePct *float64 `json:"roofline_pct"`
 		Check       struct {
-			Status string `json:"status"`
+			Status string  `json:"status"`
+			Error  float64 `json:"error"`
+			Tol    float64 `json:"tol"`
 		} `json:"check"`
 	} `json:"results"`
 	Autotune []struct {
@@ -128,4 +130,48 @@ func keysOf[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestBenchDTypeSim runs the 16-bit dtypes and tf32 on the simulator: each
+// passes its check at the spec's tolerance against the float64 reference,
+// and the roofline is against the matching tensor-core ceiling, which the
+// simulator measures. tf32 runs through the tuner's backend (the engine's
+// API has no arithmetic choice), so it names a plan, tuned or not.
+func TestBenchDTypeSim(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "autotune.json")
+	j := filepath.Join(dir, "m.json")
+	requireOK(t, benchArgs("monarch", "--batch", "40", "--n", "64", "--blocks", "4", "--dtype", "bfloat16,float32",
+		"--math", "tf32", "--backend", "cuda", "--quick", "--autotune-cache", cache, "--json", j)...)
+	r := readReport(t, j)
+	require.Len(t, r.Results, 2)
+	assert.Equal(t, "monarch/batch=40/n=64/blocks=4/dtype=bfloat16", r.Results[0].Name)
+	assert.Equal(t, "monarch/batch=40/n=64/blocks=4/dtype=float32/math=tf32", r.Results[1].Name)
+	for _, res := range r.Results {
+		assert.Equal(t, "ok", res.Check.Status, res.Name)
+		assert.Equal(t, 1e-2, res.Check.Tol, res.Name)
+		assert.Greater(t, res.Check.Error, 1e-5, "%s: 16-bit or tf32 rounding shows", res.Name)
+		assert.NotNil(t, res.RooflinePct, res.Name)
+	}
+	assert.Empty(t, r.Results[0].Plan, "bfloat16 without a cached winner: the engine's own choice")
+	assert.NotEmpty(t, r.Results[1].Plan)
+
+	// --autotune with tf32 tunes the tf32 kernels.
+	requireOK(t, benchArgs("monarch", "--batch", "40", "--n", "64", "--blocks", "4", "--math", "tf32",
+		"--backend", "cuda", "--quick", "--autotune", "--autotune-cache", cache, "--json", j)...)
+	r = readReport(t, j)
+	require.Len(t, r.Autotune, 1)
+	assert.Contains(t, r.Autotune[0].Key, "tf32")
+	assert.Equal(t, r.Autotune[0].Plan, r.Results[0].Plan)
+	assert.Equal(t, "ok", r.Results[0].Check.Status)
+
+	requireOK(t, benchArgs("gla", "--b", "2", "--t", "70", "--h", "1", "--k", "16", "--v", "16", "--dtype", "bfloat16",
+		"--backend", "cuda", "--quick", "--autotune-cache", cache, "--json", j)...)
+	r = readReport(t, j)
+	require.Len(t, r.Results, 1)
+	assert.Equal(t, "gla/b=2/t=70/h=1/k=16/v=16/form=chunked/dtype=bfloat16", r.Results[0].Name)
+	assert.Equal(t, "ok", r.Results[0].Check.Status)
+	assert.Equal(t, 1e-2, r.Results[0].Check.Tol)
+	assert.Greater(t, r.Results[0].Check.Error, 1e-5)
+	assert.NotNil(t, r.Results[0].RooflinePct)
 }

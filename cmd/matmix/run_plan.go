@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/matmix/matmix/engine"
+	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/sched/plan"
 )
@@ -100,21 +100,32 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 			d.Engine.Close()
 		}
 	}()
+	var pools []planPool
+	var poolNames []string
 	for i := range *devices {
-		e, err := engine.Open(engine.WithBackend(c.backend), engine.WithDevice(i), engine.WithThreads(threads))
+		e, pool, err := openPlanEngine(c.backend, i, threads)
 		if err != nil {
 			return fmt.Errorf("run plan: --backend %s: device %d: %w", c.backend, i, err)
 		}
 		if e.Backend() != "cpu" && *streams == 0 {
 			nStreams = 2
 		}
-		devs = append(devs, sched.Device{Engine: e, Streams: nStreams})
+		d := sched.Device{Engine: e, Streams: nStreams}
+		if pool != nil {
+			d.Memory = pool
+			pools, poolNames = append(pools, pool), append(poolNames, e.Backend())
+		}
+		devs = append(devs, d)
 	}
 	s, err := sched.New(sched.Options{Devices: devs, Policy: pol})
 	if err != nil {
 		return fmt.Errorf("run plan: %w", err)
 	}
 	res, runErr := prepared.Run(ctx, s)
+	stats := make([]mempool.Stats, len(pools))
+	for i, p := range pools {
+		stats[i] = p.Stats()
+	}
 	if err := s.Close(context.Background()); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
@@ -126,5 +137,9 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("run plan: --trace: %w", err)
 		}
 	}
-	return res.WriteSummary(stdout)
+	if err := res.WriteSummary(stdout); err != nil {
+		return err
+	}
+	writePoolStats(stdout, poolNames, stats)
+	return nil
 }

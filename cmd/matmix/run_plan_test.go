@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/matmix/matmix/engine/mempool"
 )
 
 const testPlan = `{
@@ -32,6 +34,8 @@ func TestRunPlan(t *testing.T) {
 	for _, n := range []string{"proj", "attn", "mlp", "sp", "mean run", "device:stream"} {
 		require.Contains(t, out, n)
 	}
+	// The CPU backend allocates host memory per call: no pool to report.
+	require.NotContains(t, out, "memory pool")
 	raw, err := os.ReadFile(trace)
 	require.NoError(t, err)
 	var tr struct {
@@ -68,6 +72,17 @@ func TestRunPlan(t *testing.T) {
 	code, stdout, _ = runMain("run", "-h")
 	require.Equal(t, 0, code)
 	require.Contains(t, stdout, "--plan")
+}
+
+// The pool line: the figures as they stand, the hit rate as a percentage.
+func TestWritePoolStats(t *testing.T) {
+	var b strings.Builder
+	writePoolStats(&b, []string{"cuda:0", "cuda:1"}, []mempool.Stats{
+		{InUse: 0, Cached: 4096, Peak: 8192, Allocs: 40, Hits: 38, Misses: 2},
+		{Allocs: 0},
+	})
+	assert.Equal(t, "memory pool cuda:0: in use 0 B, cached 4096 B, peak 8192 B, 40 allocations (38 hits, 2 misses), hit rate 95.0%\n"+
+		"memory pool cuda:1: in use 0 B, cached 0 B, peak 0 B, 0 allocations (0 hits, 0 misses), hit rate 0.0%\n", b.String())
 }
 
 func TestRunPlanErrors(t *testing.T) {
