@@ -50,8 +50,10 @@ var (
 
 // Options configure Open.
 type Options struct {
-	// Backend is "auto" (CUDA where a usable GPU is found, else the CPU),
-	// "cpu" or "cuda".
+	// Backend is "auto" (CUDA where a usable GPU is found, else the CPU;
+	// on a GPU, the operations the CUDA backend does not support run on the
+	// CPU), "cpu" or "cuda" (the GPU alone: unsupported operations are
+	// errs.ErrUnsupported).
 	Backend string
 	// Device is the GPU index for the CUDA backend.
 	Device int
@@ -111,6 +113,12 @@ func Open(opts ...Option) (*Engine, error) {
 		return &Engine{b: cpu.New(o.Threads), opts: o, reason: "cpu backend requested"}, nil
 	case "cuda", "auto":
 		b, err := openCUDA(o.Device)
+		if err == nil && o.Backend == "auto" {
+			// What the GPU has no kernels for (float64, W4A4, SpGEMM) runs
+			// on the CPU rather than failing: "auto" promises a result.
+			fb := backend.Fallback{Primary: b, Secondary: cpu.New(o.Threads)}
+			return &Engine{b: fb, opts: o, reason: "CUDA device found; what it has no kernels for runs on the CPU"}, nil
+		}
 		if err == nil {
 			return &Engine{b: b, opts: o, reason: "CUDA device found"}, nil
 		}
