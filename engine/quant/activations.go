@@ -37,8 +37,9 @@ func ChooseInt8Groups(x []float32, m, k, group int, frac float64) []bool {
 	gmax := make([]float32, groups)
 	for r := range m {
 		row := x[r*k : (r+1)*k]
-		for c, v := range row {
-			gmax[c/group] = max(gmax[c/group], abs32(v))
+		for g := range gmax {
+			lo, hi := GroupBounds(k, group, g)
+			gmax[g] = max(gmax[g], maxAbs(row[lo:hi]))
 		}
 	}
 	order := make([]int, groups)
@@ -69,16 +70,18 @@ func QuantizeActivations(x []float32, m, k, group int, frac float64) (*Activatio
 	groups := len(is8)
 	codes := make([]int8, m*k)
 	scales := make([]float32, m*groups)
-	for r := range m {
-		for g, eight := range is8 {
-			lo, hi := GroupBounds(k, group, g)
-			qmax := float32(7)
-			if eight {
-				qmax = 127
+	forRows(m, k, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			for g, eight := range is8 {
+				lo, hi := GroupBounds(k, group, g)
+				qmax := float32(7)
+				if eight {
+					qmax = 127
+				}
+				scales[r*groups+g] = quantizeGroup(x[r*k+lo:r*k+hi], qmax, codes[r*k+lo:r*k+hi])
 			}
-			scales[r*groups+g] = quantizeGroup(x[r*k+lo:r*k+hi], qmax, codes[r*k+lo:r*k+hi])
 		}
-	}
+	})
 	a := packActivations(codes, m, k, group, is8)
 	a.Scales = scales
 	return a, nil

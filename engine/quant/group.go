@@ -13,21 +13,35 @@ import (
 // returns s. A scale of 0 (a group of zeros, or a maximum so small that
 // max/qmax underflows) gives codes 0: every code dequantizes to 0 then.
 func quantizeGroup(v []float32, qmax float32, dst []int8) float32 {
-	var m float32
-	for _, x := range v {
-		m = max(m, abs32(x))
-	}
-	s := m / qmax
+	s := maxAbs(v) / qmax
 	if s == 0 {
 		clear(dst[:len(v)])
 		return 0
 	}
+	dst = dst[:len(v)]
 	for i, x := range v {
-		// x/s is a float32, so the float64 rounding below is exact.
-		q := float32(math.RoundToEven(float64(x / s)))
-		dst[i] = int8(min(max(q, -qmax), qmax))
+		dst[i] = int8(min(max(roundEven32(x/s), -qmax), qmax))
 	}
 	return s
+}
+
+// roundEven32 rounds x to the nearest integer, ties to even, for |x| <
+// 2^22: adding and subtracting 1.5*2^23 leaves float32 no bits below the
+// unit, and float32 addition rounds to nearest even (Go evaluates float32
+// expressions in float32, without excess precision). Codes are at most
+// qmax + 1 in magnitude, far inside that range; NaN never reaches here.
+func roundEven32(x float32) float32 {
+	const magic = 1.5 * (1 << 23)
+	return (x + magic) - magic
+}
+
+// maxAbs is max|x| over v (0 for an empty v).
+func maxAbs(v []float32) float32 {
+	var m float32
+	for _, x := range v {
+		m = max(m, abs32(x))
+	}
+	return m
 }
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
@@ -47,7 +61,8 @@ func checkMatrix(op, name string, data []float32, rows, cols, group int) error {
 		return errs.Shape(op, "%s has %d values, want %d x %d = %d", name, len(data), rows, cols, n)
 	}
 	for i, x := range data {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+		// An exponent of all ones is Inf or NaN.
+		if math.Float32bits(x)&0x7f800000 == 0x7f800000 {
 			return errs.Argument(op, "%s[%d, %d] is %v; quantization needs finite values", name, i/cols, i%cols, x)
 		}
 	}

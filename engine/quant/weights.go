@@ -17,12 +17,14 @@ func QuantizeWeights(w []float32, n, k, group int) (*Weights, error) {
 	groups := Groups(k, group)
 	codes := make([]int8, n*k)
 	scales := make([]float32, n*groups)
-	for r := range n {
-		for g := range groups {
-			lo, hi := GroupBounds(k, group, g)
-			scales[r*groups+g] = quantizeGroup(w[r*k+lo:r*k+hi], 7, codes[r*k+lo:r*k+hi])
+	forRows(n, k, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			for g := range groups {
+				lo, hi := GroupBounds(k, group, g)
+				scales[r*groups+g] = quantizeGroup(w[r*k+lo:r*k+hi], 7, codes[r*k+lo:r*k+hi])
+			}
 		}
-	}
+	})
 	return &Weights{N: n, K: k, Group: group, Codes: tensor.PackInt4(codes, k), Scales: scales}, nil
 }
 
