@@ -12,6 +12,7 @@ import (
 // Backend is the CPU implementation of backend.Backend.
 type Backend struct {
 	threads int
+	spgemm  spgemmPool // SpGEMM workspaces kept between products
 }
 
 // New returns a CPU backend using up to threads goroutines (0: GOMAXPROCS).

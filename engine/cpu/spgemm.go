@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"context"
+	"slices"
 
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
@@ -21,13 +22,17 @@ func (b *Backend) SpGEMM64(ctx context.Context, x, y *sparse.CSR[float64], opt b
 // spgemm is Gustavson's row-wise product in two passes, as cuSPARSE and
 // GraphBLAS do it: a symbolic pass counts each output row exactly, then a
 // numeric pass fills rows in place, so C is allocated once at its exact size
-// and nothing else grows with it. One pass into per-worker buffers and a
+// and nothing else grows with it but the kept columns below (4 bytes an
+// entry at most, 1/3 of C). One pass into per-worker buffers and a
 // copy holds C twice; with C allocated from a sampled estimate instead, it
 // measured slower on all three matrices of issue 7 (bcsstk16 by 2x) and
 // doubled memory where the estimate fell short, so only random products,
 // where nearly every partial product is an entry of C and the bound is
 // tight, skip the symbolic pass (onePass, spgemm_onepass.go). Each row picks
-// its accumulator by its work (spgemm_plan.go, spgemm_acc.go); rows are
+// its accumulator by its work (spgemm_plan.go, spgemm_acc.go); byte-map
+// rows with many products an entry keep the columns their count found, so
+// their numeric pass only multiplies and adds, and B's rows that nest (finite
+// element matrices) are counted once and added together; rows are
 // handed out to the workers in chunks of equal work, heaviest first when
 // skewed. Every allocation that grows with the problem is checked against
 // the memory limit first. tune is for tests (the zero value: the
@@ -55,12 +60,27 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 		return onePass(ctx, b, pool, p, x, y, c, bound)
 	}
 	p.schedule(c.RowPtr)
+	if err := p.nestRows(ctx, b, x, y); err != nil {
+		return nil, err
+	}
+	p.keepFor(c.RowPtr)
 
 	// Symbolic pass: RowPtr[i+1] holds row i's work, then its nnz (rows
 	// without work, which the schedule may leave out, hold 0 already).
+	// With p.keep, chunk ch's byte-map rows list their columns in
+	// kept[ch], in the schedule's order (spgemm_acc.go).
+	var kept [][]int32
+	var listed func(w *spgemmWork[T], ch int)
+	if p.keep {
+		kept = make([][]int32, len(p.bounds)-1)
+		listed = func(w *spgemmWork[T], ch int) {
+			kept[ch] = slices.Clone(w.pat) // exact, where w.pat grew by doubling
+			w.pat, w.listedRow = w.pat[:0], 0
+		}
+	}
 	err := p.run(ctx, b, pool, x, y, false, func(w *spgemmWork[T], _, i int) {
 		c.RowPtr[i+1] = w.count(p, x, y, i, c.RowPtr[i+1])
-	}, nil)
+	}, listed)
 	if err != nil {
 		return nil, err
 	}
@@ -68,20 +88,41 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 		c.RowPtr[i+1] += c.RowPtr[i]
 	}
 	nnz := c.NNZ()
+	p.nest = nil // for counts only
+	p.keptBytes = keptBytes(kept)
+	if p.checkFill(nnz) != nil { // the numeric pass does without the shortcuts
+		p.keep, p.keptBytes, kept, p.prefix = false, 0, nil, nil
+	}
 	if err := p.checkFill(nnz); err != nil {
 		return nil, err
 	}
 	c.ColInd, c.Val = allocC[T](nnz)
 
 	// Numeric pass: each row fills its own exactly sized slot.
-	err = p.run(ctx, b, pool, x, y, true, func(w *spgemmWork[T], _, i int) {
+	var used func(w *spgemmWork[T], ch int)
+	if p.keep {
+		used = func(w *spgemmWork[T], _ int) { w.kept, w.patAt = nil, 0 }
+	}
+	err = p.run(ctx, b, pool, x, y, true, func(w *spgemmWork[T], ch, i int) {
 		lo, hi := c.RowPtr[i], c.RowPtr[i+1]
+		if p.keep {
+			w.kept = kept[ch]
+		}
 		w.fill(p, x, y, i, c.ColInd[lo:hi:hi], c.Val[lo:hi:hi])
-	}, nil)
+	}, used)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// keptBytes is the size of the kept column lists.
+func keptBytes(kept [][]int32) int64 {
+	n := int64(0)
+	for _, k := range kept {
+		n += 4 * int64(len(k))
+	}
+	return n
 }
 
 // allocC allocates C's columns and values, asking for huge pages.

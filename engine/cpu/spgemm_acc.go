@@ -45,7 +45,15 @@ func (ws *spgemmWork[T]) count(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, w i
 		return ws.countHash(b, aCols, min(w, int64(p.cols)))
 	default:
 		if first, last, ok := p.dense(k, b, aCols, w); ok {
-			return ws.countBytemap(b, aCols, p.cols, first, last, p.bCanonical)
+			if n, ok := ws.countNext(p, a, b, i, w); ok {
+				return n
+			}
+			n := ws.countBytemap(p, b, aCols, first, last, w)
+			ws.listedRow = 0
+			if len(ws.pat) > 0 && p.kept(w, int(n)) {
+				ws.listedRow, ws.listedAt = i+1, len(ws.pat)-int(n)
+			}
+			return n
 		}
 		return ws.countBitmap(b, aCols, w, p.cols)
 	}
@@ -74,7 +82,14 @@ func (ws *spgemmWork[T]) fill(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, cols
 	case kindHash:
 		return ws.fillHash(b, aCols, aVals, min(int64(len(cols)), w), cols, vals)
 	default:
+		kept := p.kept(w, len(cols))
+		if kept && k == kindBytemap { // a byte-map row, whatever its span
+			return ws.fillKept(p, b, aCols, aVals, cols, vals)
+		}
 		if first, last, ok := p.dense(k, b, aCols, w); ok {
+			if kept {
+				return ws.fillKept(p, b, aCols, aVals, cols, vals)
+			}
 			return ws.fillBytemap(b, aCols, aVals, p.cols, first, last, p.bCanonical, cols, vals)
 		}
 		return ws.fillBitmap(b, aCols, aVals, p.cols, cols, vals)
@@ -221,6 +236,19 @@ func (ws *spgemmWork[T]) fillBitmap(b *sparse.CSR[T], aCols []int32, aVals []T, 
 	return n
 }
 
+// nested reports whether B's row aCols[t] is a subset of the next one's,
+// aCols[t+1], by nest (see nestRows; nil: no row is skipped), so a count
+// need not mark it. Rows of finite element matrices nest this way: the
+// degrees of freedom of one node, each row one entry longer than the last
+// (bcsstk16: 72% of its rows hold the row before).
+func nested(nest, aCols []int32, t int) bool {
+	if nest == nil || t+1 >= len(aCols) {
+		return false
+	}
+	k, next := aCols[t], aCols[t+1]
+	return next > k && next <= nest[k]
+}
+
 // Bytemap rows: the dense values, and a byte per column set to 1 by a
 // plain store. Unlike a bitmap's read-modify-write, the stores do not wait
 // on each other when neighbouring columns follow one another (banded
@@ -229,11 +257,15 @@ func (ws *spgemmWork[T]) fillBitmap(b *sparse.CSR[T], aCols []int32, aVals []T, 
 // greatest column only (first and last: known when B's rows are sorted,
 // else tracked per product).
 
-func (ws *spgemmWork[T]) countBytemap(b *sparse.CSR[T], aCols []int32, ncols int, first, last int32, sorted bool) int64 {
-	fl := ws.flag[:(ncols+7)/8*8]
-	for _, k := range aCols {
+// countBytemap also lists the row's columns when it keeps them (p.kept).
+func (ws *spgemmWork[T]) countBytemap(p *spgemmPlan[T], b *sparse.CSR[T], aCols []int32, first, last int32, w int64) int64 {
+	fl := ws.flag[:(p.cols+7)/8*8]
+	for t, k := range aCols {
+		if nested(p.nest, aCols, t) {
+			continue
+		}
 		bc, _ := bRow(b, k)
-		if sorted { // the loops apart, so the common one tests nothing
+		if p.bCanonical { // the loops apart, so the common one tests nothing
 			for _, j := range bc {
 				fl[j] = 1
 			}
@@ -249,7 +281,11 @@ func (ws *spgemmWork[T]) countBytemap(b *sparse.CSR[T], aCols []int32, ncols int
 	for t := 0; t < len(fl); t += 8 {
 		n += bits.OnesCount64(binary.LittleEndian.Uint64(fl[t:]))
 	}
-	clear(fl)
+	if p.kept(w, n) {
+		ws.list(fl, int(first&^7), n)
+	} else {
+		clear(fl)
+	}
 	return int64(n)
 }
 
@@ -290,6 +326,158 @@ func (ws *spgemmWork[T]) fillBytemap(b *sparse.CSR[T], aCols []int32, aVals []T,
 		}
 	}
 	return n
+}
+
+// Kept patterns: a byte-map row with p.kept (at least keepRatio products
+// an entry) has its columns listed, sorted, by the symbolic pass in ws.pat
+// (countBytemap, list), and the numeric pass takes them from there
+// (fillKept, reading the chunk's list at ws.patAt), so it only multiplies
+// and adds into the dense values, then gathers them: no byte map stores,
+// no scan. The lists cost 4 bytes an entry until the numeric pass ends
+// (spgemm.go).
+
+// list appends the n columns marked in fl, the byte map from column at,
+// to ws.pat, and clears fl.
+func (ws *spgemmWork[T]) list(fl []byte, at, n int) {
+	pat := slices.Grow(ws.pat, n)
+	pat = pat[:len(pat)+n]
+	q := len(ws.pat)
+	for t := 0; t < len(fl); t += 8 {
+		x := binary.LittleEndian.Uint64(fl[t:])
+		if x == 0 {
+			continue
+		}
+		binary.LittleEndian.PutUint64(fl[t:], 0)
+		for x != 0 {
+			pat[q] = int32(at + t + bits.TrailingZeros64(x)>>3)
+			x &= x - 1
+			q++
+		}
+	}
+	ws.pat = pat
+}
+
+// countNext counts row i of a kept byte-map row by a merge, where it can:
+// when A is B, row i-1 of A a prefix of row i with one entry more, k, and
+// row i-1's columns listed last in ws.pat, row i's columns are those of
+// row i-1 and B's row k. The merge lists them (or drops them, when row i
+// is not kept), so both passes see the same lists as from the byte map.
+// In finite element matrices stored as a triangle (bcsstk16), most rows
+// extend the one before this way.
+func (ws *spgemmWork[T]) countNext(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, w int64) (int64, bool) {
+	if !p.keep || p.aPrefix == nil || i == 0 || ws.listedRow != i || !p.aPrefix[i-1] || a.RowPtr[i+1]-a.RowPtr[i] != a.RowPtr[i]-a.RowPtr[i-1]+1 {
+		return 0, false
+	}
+	bc, _ := bRow(b, a.ColInd[a.RowPtr[i+1]-1])
+	at := len(ws.pat)
+	pat := slices.Grow(ws.pat, at-ws.listedAt+len(bc))
+	prev := pat[ws.listedAt:at]
+	out := pat[at : at+len(prev)+len(bc)]
+	q, r, n := 0, 0, 0
+	for q < len(prev) && r < len(bc) {
+		x, y := prev[q], bc[r]
+		out[n] = min(x, y)
+		if x <= y {
+			q++
+		}
+		if y <= x {
+			r++
+		}
+		n++
+	}
+	n += copy(out[n:], prev[q:])
+	n += copy(out[n:], bc[r:])
+	if p.kept(w, n) {
+		ws.pat, ws.listedRow, ws.listedAt = pat[:at+n], i+1, at
+	} else {
+		ws.pat, ws.listedRow = pat[:at], 0
+	}
+	return int64(n), true
+}
+
+// fillKept writes a row whose columns the symbolic pass kept: len(cols) of
+// them, next in the chunk's list ws.kept from ws.patAt. Up to three B rows
+// in a row of A, k, k+1, k+2, each a prefix of the next (p.prefix: a
+// node's degrees of freedom in a finite element matrix) are added in one
+// loop over the longest: a column's sum takes their products in the same
+// order, so the same bits, with one load and store of the sum instead of
+// one each.
+func (ws *spgemmWork[T]) fillKept(p *spgemmPlan[T], b *sparse.CSR[T], aCols []int32, aVals []T, cols []int32, vals []T) int {
+	acc := ws.acc[:p.cols]
+	aVals = aVals[:len(aCols)]
+	for t := 0; t < len(aCols); {
+		k, g := aCols[t], 1
+		for g < 3 && t+g < len(aCols) && p.prefix != nil && aCols[t+g] == k+int32(g) && p.prefix[k+int32(g)-1] {
+			g++
+		}
+		switch g {
+		case 1:
+			av := aVals[t]
+			bc, bv := bRow(b, k)
+			bv = bv[:len(bc)]
+			for q, j := range bc {
+				acc[j] += av * bv[q]
+			}
+		case 2:
+			addPrefix2(acc, b, k, aVals[t], aVals[t+1])
+		default:
+			addPrefix3(acc, b, k, aVals[t], aVals[t+1], aVals[t+2])
+		}
+		t += g
+	}
+	n := len(cols)
+	copy(cols, ws.kept[ws.patAt:ws.patAt+n])
+	ws.patAt += n
+	vals = vals[:n]
+	negZero := T(math.Copysign(0, -1))
+	for t, j := range cols {
+		vals[t] = acc[j]
+		acc[j] = negZero
+	}
+	return n
+}
+
+// addPrefix2 adds a0*B[k,:] then a1*B[k+1,:] to acc, B's row k a prefix
+// of row k+1.
+func addPrefix2[T sparse.Float](acc []T, b *sparse.CSR[T], k int32, a0, a1 T) {
+	_, v0 := bRow(b, k)
+	c1, v1 := bRow(b, k+1)
+	addPair(acc, c1, v0, v1, a0, a1, 0)
+}
+
+// addPrefix3 adds a0*B[k,:], a1*B[k+1,:] then a2*B[k+2,:] to acc, each
+// row a prefix of the next.
+func addPrefix3[T sparse.Float](acc []T, b *sparse.CSR[T], k int32, a0, a1, a2 T) {
+	_, v0 := bRow(b, k)
+	_, v1 := bRow(b, k+1)
+	c2, v2 := bRow(b, k+2)
+	c0, v10, v20 := c2[:len(v0)], v1[:len(v0)], v2[:len(v0)]
+	for q, j := range c0 {
+		s := acc[j]
+		s += a0 * v0[q]
+		s += a1 * v10[q]
+		s += a2 * v20[q]
+		acc[j] = s
+	}
+	addPair(acc, c2, v1, v2, a1, a2, len(v0))
+}
+
+// addPair adds, from entry from on, a0*v0[q] then a1*v1[q] to column c[q]
+// while v0 lasts, then a1*v1[q] alone: the sum of two B rows, v0's a
+// prefix of c and v1's.
+func addPair[T sparse.Float](acc []T, c []int32, v0, v1 []T, a0, a1 T, from int) {
+	c0, v10 := c[:len(v0)], v1[:len(v0)]
+	for q := from; q < len(c0); q++ {
+		j := c0[q]
+		s := acc[j]
+		s += a0 * v0[q]
+		s += a1 * v10[q]
+		acc[j] = s
+	}
+	v1 = v1[:len(c)]
+	for q := max(from, len(v0)); q < len(c); q++ {
+		acc[c[q]] += a1 * v1[q]
+	}
 }
 
 // Hash rows: open addressing with linear probing over a power-of-two table

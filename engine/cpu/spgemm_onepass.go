@@ -52,7 +52,7 @@ type compactor[T sparse.Float] struct {
 	moving bool   // a worker is moving chunks
 }
 
-func (m *compactor[T]) chunkDone(c int) {
+func (m *compactor[T]) chunkDone(_ *spgemmWork[T], c int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.done[c] = true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,10 @@ const (
 	// first when a row's work passes 1/heavyRow of a chunk's, else they stay
 	// in order (A read and C written front to back).
 	heavyRow = 4
+	// keepRatio is the fewest multiply-adds an entry for which a byte-map
+	// row keeps its columns (kept): bcsstk16 has 10, and gains; R-MAT
+	// scale 16 has 2.4, and its lists (0.7 GB) cost more than they save.
+	keepRatio = 4
 	// onePassWork is the least work for the one-pass product, whose
 	// schedule and compaction cost more than a small symbolic pass.
 	onePassWork = 1 << 20
@@ -91,6 +96,8 @@ type wsSizes struct {
 type spgemmTuning struct {
 	force       rowKind // every row with work takes this kind (not kindCopy)
 	onePassWork int64   // replaces onePassWork when positive
+	noKeep      bool    // byte-map rows find their columns again (p.keep false)
+	noNest      bool    // counts mark every B row (p.nest nil)
 }
 
 // spgemmPlan holds what one product needs: sizes checked against the memory
@@ -106,10 +113,20 @@ type spgemmPlan[T sparse.Float] struct {
 	denseOK    bool // the dense accumulators fit the memory rule
 	denseAll   bool // every row that is not short or copied goes dense
 	tune       spgemmTuning
-	onePass    bool // no symbolic pass: C at the bound, then compacted
-	ws         wsSizes
-	kinds      [len(kindNames)]bool // which kinds occur
-	classes    [65]int              // rows per work class bits.Len64(w)
+	onePass    bool  // no symbolic pass: C at the bound, then compacted
+	keep       bool  // byte-map rows keep their columns (spgemm_acc.go)
+	keptBytes  int64 // what the kept columns take: a bound, then their size
+	// nest[k]: B's rows k to nest[k] each hold the one before (nestRows);
+	// nil when not needed.
+	nest []int32
+	// prefix[k]: B's row k is a prefix of row k+1 (nestRows), for the
+	// numeric pass of kept rows (fillKept); nil when not needed.
+	prefix []bool
+	// aPrefix is prefix when A is B (countNext), else nil.
+	aPrefix []bool
+	ws      wsSizes
+	kinds   [len(kindNames)]bool // which kinds occur
+	classes [65]int              // rows per work class bits.Len64(w)
 	// order lists the rows with work, heaviest class first (longest
 	// processing time first, so no heavy row is left for the end), when
 	// rows are skewed; else nil and the rows go in order. Chunk c is
@@ -341,7 +358,7 @@ func (p *spgemmPlan[T]) accName() string {
 // accumulators.
 func (p *spgemmPlan[T]) checkCount() error {
 	acc, ok := p.wsBytes(p.ws, false)
-	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1)
+	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1)
 	return p.over(need, ok && ok2, "the symbolic pass (%s accumulators)", p.accName())
 }
 
@@ -349,12 +366,101 @@ func (p *spgemmPlan[T]) checkCount() error {
 // its bound in one pass.
 func (p *spgemmPlan[T]) checkFill(nnz int64) error {
 	acc, ok := p.wsBytes(p.ws, true)
-	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, nnz, 4+p.valBytes)
+	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1, nnz, 4+p.valBytes)
 	what := "C with %d entries and %s accumulators"
 	if p.onePass {
 		what = "C with at most %d entries and %s accumulators"
 	}
 	return p.over(need, ok && ok2 && nnz <= math.MaxInt, what, nnz, p.accName())
+}
+
+// nestRows finds, for the byte-map rows' counts, the runs of B's rows that
+// each hold the row before (nested in spgemm_acc.go), and for their
+// numeric pass the rows that are a prefix of the next (fillKept), when B
+// is canonical and both fit the memory limit: a merge of each row with the
+// next, in parallel, then the runs' ends from the last row up.
+func (p *spgemmPlan[T]) nestRows(ctx context.Context, b *Backend, x, y *sparse.CSR[T]) error {
+	if !p.ws.bytemap || !p.bCanonical || p.onePass || p.tune.noNest || y.Rows < 2 {
+		return nil
+	}
+	p.nest, p.prefix = make([]int32, y.Rows), make([]bool, y.Rows) // checked: tryOnePass, schedule done
+	if p.checkCount() != nil {
+		p.nest, p.prefix = nil, nil
+		return nil
+	}
+	nest, prefix := p.nest, p.prefix
+	err := b.parallelFor(ctx, y.Rows-1, classifyGrain, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			nest[k] = int32(k)
+			row, next := y.ColInd[y.RowPtr[k]:y.RowPtr[k+1]], y.ColInd[y.RowPtr[k+1]:y.RowPtr[k+2]]
+			if len(row) > len(next) {
+				continue
+			}
+			prefix[k] = slices.Equal(row, next[:len(row)])
+			if prefix[k] || subset(row, next) {
+				nest[k]++
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if x == y {
+		p.aPrefix = prefix
+	}
+	nest[y.Rows-1] = int32(y.Rows - 1)
+	for k := y.Rows - 2; k >= 0; k-- {
+		if nest[k] > int32(k) {
+			nest[k] = nest[k+1]
+		}
+	}
+	return nil
+}
+
+// subset reports whether every column of the sorted row a is in the sorted
+// row b.
+func subset(a, b []int32) bool {
+	q := 0
+	for _, j := range a {
+		for q < len(b) && b[q] < j {
+			q++
+		}
+		if q == len(b) || b[q] != j {
+			return false
+		}
+		q++
+	}
+	return true
+}
+
+// keepFor decides whether byte-map rows may keep their columns from the
+// symbolic pass for the numeric one (kept): when any row takes the byte
+// map and the lists fit the memory limit at their bound, 4 bytes for each
+// of min(sum(min(work, cols)), work/keepRatio) entries. rowPtr[i+1] holds
+// row i's work.
+func (p *spgemmPlan[T]) keepFor(rowPtr []int64) {
+	if !p.ws.bytemap || p.tune.noKeep || p.onePass {
+		return
+	}
+	cols, bound := int64(p.cols), int64(0)
+	for _, w := range rowPtr[1:] {
+		bound += min(w, cols)
+	}
+	p.keptBytes = 4 * min(bound, p.work/keepRatio) // bound <= work <= MaxInt64/2: no overflow
+	if p.checkCount() != nil {
+		p.keptBytes = 0
+		return
+	}
+	p.keep = true
+}
+
+// kept reports whether a byte-map row of w multiply-adds and n entries
+// keeps its columns from the symbolic pass (spgemm_acc.go): with at least
+// keepRatio products an entry, the byte map's stores and scan that the
+// numeric pass saves cost more than listing the columns (4 bytes an entry,
+// written, then read back). Both passes decide alike; n is exact in both.
+func (p *spgemmPlan[T]) kept(w int64, n int) bool {
+	return p.keep && w >= keepRatio*int64(n)
 }
 
 // tryOnePass decides whether to skip the symbolic pass, and returns the
@@ -469,8 +575,9 @@ func (p *spgemmPlan[T]) schedule(rowPtr []int64) {
 // (prefetchRows, prefetchPtrs: software prefetching as Intel's optimization
 // manual describes it, in two stages because the row pointer locates the
 // row). That halves the time of the products on random matrices.
-// chunkDone, when not nil, is called after each chunk's last row.
-func (p *spgemmPlan[T]) run(ctx context.Context, b *Backend, pool *spgemmPool, x, y *sparse.CSR[T], numeric bool, row func(w *spgemmWork[T], c, i int), chunkDone func(c int)) error {
+// chunkDone, when not nil, is called after each chunk's last row, with
+// the workspace that computed it.
+func (p *spgemmPlan[T]) run(ctx context.Context, b *Backend, pool *spgemmPool, x, y *sparse.CSR[T], numeric bool, row func(w *spgemmWork[T], c, i int), chunkDone func(w *spgemmWork[T], c int)) error {
 	var next atomic.Int64
 	nchunks := int64(len(p.bounds) - 1)
 	rowAt := func(t int) int {
@@ -507,7 +614,7 @@ func (p *spgemmPlan[T]) run(ctx context.Context, b *Backend, pool *spgemmPool, x
 				row(w, int(c), rowAt(t))
 			}
 			if chunkDone != nil {
-				chunkDone(int(c))
+				chunkDone(w, int(c))
 			}
 		}
 		putWork(pool, w) // every row completed: the workspace is clean

@@ -224,3 +224,37 @@ func TestSpGEMMPlanWorkOverflow(t *testing.T) {
 		require.ErrorContains(t, err, "overflows int64", name)
 	}
 }
+
+// nestRows finds the runs of B rows that each hold the one before, and
+// counts skip them only where the next row of A's is in the same run.
+func TestSpGEMMPlanNest(t *testing.T) {
+	require.True(t, subset([]int32{}, []int32{}))
+	require.True(t, subset([]int32{2, 5}, []int32{1, 2, 3, 5}))
+	require.False(t, subset([]int32{2, 4}, []int32{1, 2, 3, 5}))
+	require.False(t, subset([]int32{6}, []int32{1, 2, 3, 5}))
+
+	// Rows {0} {0,1} {0,1,2} {5} {3} {3,4}: runs 0-2, 3, 4-5.
+	y, err := sparse.FromCOO(6, 6, []int{0, 1, 1, 2, 2, 2, 3, 4, 5, 5}, []int{0, 0, 1, 0, 1, 2, 5, 3, 3, 4}, make([]float64, 10))
+	require.NoError(t, err)
+	for _, threads := range []int{1, 2} {
+		p := newPlan(y, y, 0, threads)
+		p.bCanonical, p.ws.bytemap = true, true
+		require.NoError(t, p.nestRows(t.Context(), New(threads), y, y))
+		require.Equal(t, []int32{2, 2, 2, 3, 5, 5}, p.nest)
+	}
+	nest := []int32{2, 2, 2, 3, 5, 5}
+	aCols := []int32{0, 2, 3, 4, 5}
+	var skipped []int32
+	for t := range aCols {
+		if nested(nest, aCols, t) {
+			skipped = append(skipped, aCols[t])
+		}
+	}
+	require.Equal(t, []int32{0, 4}, skipped, "0 is in row 2, 4 in row 5; 2 and 3 end their runs")
+	require.False(t, nested(nil, aCols, 0), "no nest, no skip")
+
+	p := newPlan(y, y, 0, 1)
+	p.bCanonical, p.ws.bytemap, p.onePass = true, true, true
+	require.NoError(t, p.nestRows(t.Context(), New(1), y, y))
+	require.Nil(t, p.nest, "one pass counts nothing")
+}

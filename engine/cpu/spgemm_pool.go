@@ -16,13 +16,9 @@ type spgemmPool struct {
 	f32, f64 sync.Pool // of *spgemmWork[float32] and *spgemmWork[float64]
 }
 
-// spgemmPool returns the workspaces of b.
-//
-// TODO(lead): Backend (cpu.go, not this file's owner's) is to hold one, as
-// a field `spgemm spgemmPool`, and this is then `return &b.spgemm`; until
-// then each product has a pool of its own, shared by its workers and its
-// passes, and nothing is kept between products.
-func (b *Backend) spgemmPool() *spgemmPool { return new(spgemmPool) }
+// spgemmPool returns the workspaces of b, shared by its concurrent
+// products, their workers and their passes.
+func (b *Backend) spgemmPool() *spgemmPool { return &b.spgemm }
 
 func (p *spgemmPool) of(isF32 bool) *sync.Pool {
 	if isF32 {
@@ -62,6 +58,17 @@ type spgemmWork[T sparse.Float] struct {
 	hval []T      // hash: the values of keys
 	cols []int32  // short rows, symbolic pass
 	prod []prod[T]
+	// Kept patterns (spgemm_acc.go): pat, the symbolic pass's columns of
+	// the current chunk's byte-map rows; kept, the current chunk's list in
+	// the numeric pass, and patAt the next row's place in it. Between
+	// chunks pat is empty, patAt 0 and listedRow 0.
+	pat   []int32
+	kept  []int32
+	patAt int
+	// listedRow is 1 + the row whose columns end pat, 0 if none (the last
+	// byte-map row was not kept), and listedAt where they start there
+	// (countNext).
+	listedRow, listedAt int
 }
 
 // prod is a partial product of a short row.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 
@@ -326,6 +327,63 @@ func TestSpGEMMLargeRandom(t *testing.T) {
 				got, err := cpu.SpGEMMForced(cpu.New(threads), a, a, "hash", 1)
 				require.NoError(t, err)
 				require.Empty(t, sparse.Diff(got, want, nil, 0), "%d threads, hash", threads)
+			}
+		})
+	}
+}
+
+// nestedCSR is an n x n lower triangular matrix shaped like a finite
+// element matrix: rows in blocks of 3 (a node's degrees of freedom), row i
+// holding the columns from two blocks back to i, and a few far columns per
+// block, so each row holds the one before within a block, not across, and
+// some rows are dense next to their neighbours. Values random, nonzero.
+func nestedCSR(t *testing.T, r *rand.Rand, n int) *sparse.CSR[float64] {
+	var ri, ci []int
+	for i := range n {
+		g := i / 3
+		far := (g * 7919) % max(1, 3*g-6)
+		if 3*g-6 > 0 {
+			ri, ci = append(ri, i), append(ci, far)
+		}
+		for j := max(0, 3*g-6); j <= i; j++ {
+			ri, ci = append(ri, i), append(ci, j)
+		}
+	}
+	m, err := sparse.FromCOO(n, n, ri, ci, check.Uniform(r, len(ri)))
+	require.NoError(t, err)
+	m, err = m.SortedCanonical()
+	require.NoError(t, err)
+	return m
+}
+
+// The byte-map rows' shortcuts (kept columns, nested B rows skipped in the
+// counts) change no bit: each product agrees with the one without them and
+// with package ref, on rows that nest (nestedCSR) and on random ones, and
+// in float32.
+func TestSpGEMMKeptAndNested(t *testing.T) {
+	r := check.NewRand(t)
+	mats := map[string]*sparse.CSR[float64]{
+		"nested": nestedCSR(t, r, 301),
+		"random": conformance.RandomCSR(t, r, 200, 200, 0.2, false),
+	}
+	for name, a := range mats {
+		t.Run(name, func(t *testing.T) {
+			want, err := ref.SpGEMM(a, a)
+			require.NoError(t, err)
+			a32 := sparse.Convert[float32](a)
+			plain32, err := cpu.SpGEMMPlain(cpu.New(1), a32, a32, false, false)
+			require.NoError(t, err)
+			for _, threads := range []int{1, 3} {
+				for _, keep := range []bool{false, true} {
+					for _, nest := range []bool{false, true} {
+						got, err := cpu.SpGEMMPlain(cpu.New(threads), a, a, keep, nest)
+						require.NoError(t, err)
+						require.Empty(t, sparse.Diff(got, want, nil, 0), "keep %v, nest %v, %d threads", keep, nest, threads)
+						got32, err := cpu.SpGEMMPlain(cpu.New(threads), a32, a32, keep, nest)
+						require.NoError(t, err)
+						require.Equal(t, plain32, got32, "float32, keep %v, nest %v, %d threads", keep, nest, threads)
+					}
+				}
 			}
 		})
 	}

@@ -55,7 +55,7 @@ func (m *CSR[T]) Validate() error {
 		return errs.Shape(op, "%d column indices and %d values for %d entries", len(m.ColInd), len(m.Val), nnz)
 	}
 	for p, c := range m.ColInd {
-		if c < 0 || int(c) >= m.Cols {
+		if uint32(c) >= uint32(m.Cols) { // negative c wraps above MaxDim
 			return errs.Argument(op, "column index %d at entry %d out of range [0, %d)", c, p, m.Cols)
 		}
 	}

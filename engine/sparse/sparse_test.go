@@ -1,6 +1,7 @@
 package sparse_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -194,6 +195,20 @@ func TestSparseCheckProduct(t *testing.T) {
 	err = sparse.CheckProduct(a, bad)
 	require.ErrorIs(t, err, errs.ErrArgument)
 	require.Contains(t, err.Error(), "operand b")
+
+	// A*A validates A once, and still rejects a bad one; a negative column
+	// is out of range as well.
+	sq, err := sparse.FromCOO(3, 3, []int{0, 2}, []int{1, 2}, []float64{1, 2})
+	require.NoError(t, err)
+	require.NoError(t, sparse.CheckProduct(sq, sq))
+	for _, col := range []int32{3, -1} {
+		badSq := sq.Clone()
+		badSq.ColInd[1] = col
+		err = sparse.CheckProduct(badSq, badSq)
+		require.ErrorIs(t, err, errs.ErrArgument)
+		require.Contains(t, err.Error(), "operand a")
+		require.Contains(t, err.Error(), fmt.Sprintf("column index %d", col))
+	}
 }
 
 func TestSparseSpGEMMFLOPs(t *testing.T) {
