@@ -114,7 +114,7 @@ func Open(opts ...Option) (*Engine, error) {
 	case "cuda", "auto":
 		b, err := openCUDA(o.Device)
 		if err == nil && o.Backend == "auto" {
-			// What the GPU has no kernels for (float64, W4A4, SpGEMM) runs
+			// What the GPU has no kernels for (float64 Monarch and GLA) runs
 			// on the CPU rather than failing: "auto" promises a result.
 			fb := backend.Fallback{Primary: b, Secondary: cpu.New(o.Threads)}
 			return &Engine{b: fb, opts: o, reason: "CUDA device found; what it has no kernels for runs on the CPU"}, nil

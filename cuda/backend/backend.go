@@ -9,21 +9,22 @@
 // its inputs through the stream's pinned staging buffer to device buffers
 // from the caching pool, launches the kernels through the generated
 // wrappers of package cuda/kernels on the stream, copies the outputs back
-// the same way and frees the buffers to the pool (call.go, streams.go). Implemented
-// for float32, float16 and bfloat16: Monarch forward (fused or two-pass) and
-// backward, GLA in both forms (chunked and recurrent kernels) and the decode
-// step. float64, W4A4 and SpGEMM return errs.ErrUnsupported for now.
+// the same way and frees the buffers to the pool (call.go, streams.go).
+// Implemented: Monarch forward (fused or two-pass) and backward, GLA in both
+// forms (chunked and recurrent kernels) and the decode step, for float32,
+// float16 and bfloat16; W4A4 GEMM (int4 and int8 groups on the integer
+// tensor cores); SpGEMM in float32 and float64 (hash accumulators by row
+// bins). float64 Monarch and GLA return errs.ErrUnsupported (engine.Open's
+// "auto" runs them on the CPU).
 package backend
 
 import (
-	"context"
 	"errors"
 
 	"github.com/matmix/matmix/cuda/device"
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/mempool"
-	"github.com/matmix/matmix/engine/sparse"
 )
 
 func init() {
@@ -133,16 +134,4 @@ func (b *Backend) Close() error {
 		err = errors.Join(err, b.d.Close())
 	}
 	return err
-}
-
-func (b *Backend) W4A4GEMM(ctx context.Context, a backend.W4A4Args) error {
-	return errs.Unsupported("w4a4", "not implemented on cuda yet")
-}
-
-func (b *Backend) SpGEMM32(ctx context.Context, x, y *sparse.CSR[float32], opt backend.SpGEMMOptions) (*sparse.CSR[float32], error) {
-	return nil, errs.Unsupported("spgemm", "not implemented on cuda yet")
-}
-
-func (b *Backend) SpGEMM64(ctx context.Context, x, y *sparse.CSR[float64], opt backend.SpGEMMOptions) (*sparse.CSR[float64], error) {
-	return nil, errs.Unsupported("spgemm", "not implemented on cuda yet")
 }

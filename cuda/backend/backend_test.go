@@ -34,16 +34,16 @@ func f32(t *testing.T, shape ...int) *tensor.Tensor {
 }
 
 // TestUnsupported: what the backend does not implement is refused with
-// errs.ErrUnsupported before the device is touched (the backend here has
-// no device at all).
+// errs.ErrUnsupported, and invalid arguments with their kind, before the
+// device is touched (the backend here has no device at all).
 func TestUnsupported(t *testing.T) {
 	b := cudabackend.New(nil)
 	ctx := t.Context()
-	assert.ErrorIs(t, b.W4A4GEMM(ctx, backend.W4A4Args{}), errs.ErrUnsupported)
+	assert.ErrorIs(t, b.W4A4GEMM(ctx, backend.W4A4Args{}), errs.ErrArgument)
 	_, err := b.SpGEMM32(ctx, nil, nil, backend.SpGEMMOptions{})
-	assert.ErrorIs(t, err, errs.ErrUnsupported)
+	assert.ErrorIs(t, err, errs.ErrArgument)
 	_, err = b.SpGEMM64(ctx, nil, nil, backend.SpGEMMOptions{})
-	assert.ErrorIs(t, err, errs.ErrUnsupported)
+	assert.ErrorIs(t, err, errs.ErrArgument)
 
 	x64, err := tensor.New(tensor.Float64, 2, 4)
 	require.NoError(t, err)

@@ -35,6 +35,9 @@ type counts struct {
 	gla                   [2]dtypeCounts // by form: backend.GLAChunked, backend.GLARecurrent
 	glaKernels            [3]dtypeCounts // by the kernel that ran (cudabackend.GLAKernel)
 	decode                dtypeCounts
+	w4a4, w4a4CPU         atomic.Int64 // W4A4 GEMMs the kernels computed, and the CPU
+	spgemm                dtypeCounts  // SpGEMM products the kernels computed (float32, float64)
+	spgemmCPU             atomic.Int64 // and those that fell back to the CPU
 }
 
 // dtypeCounts are the Monarch cases CUDA computed, by dtype.
@@ -95,13 +98,21 @@ func (c covered) GLADecode(ctx context.Context, a backend.GLADecodeArgs) error {
 	return either(c.n.decode.of(a.Q.DType()), func() error { return c.cuda.GLADecode(ctx, a) }, func() error { return c.cpu.GLADecode(ctx, a) })
 }
 func (c covered) W4A4GEMM(ctx context.Context, a backend.W4A4Args) error {
-	return c.cpu.W4A4GEMM(ctx, a)
+	cpu := func() error {
+		c.n.w4a4CPU.Add(1)
+		return c.cpu.W4A4GEMM(ctx, a)
+	}
+	return either(&c.n.w4a4, func() error { return c.cuda.W4A4GEMM(ctx, a) }, cpu)
 }
-func (c covered) SpGEMM32(ctx context.Context, a, b *sparse.CSR[float32], o backend.SpGEMMOptions) (*sparse.CSR[float32], error) {
-	return c.cpu.SpGEMM32(ctx, a, b, o)
+func (c covered) SpGEMM32(ctx context.Context, a, b *sparse.CSR[float32], o backend.SpGEMMOptions) (r *sparse.CSR[float32], err error) {
+	err = either(&c.n.spgemm.f32, func() (err error) { r, err = c.cuda.SpGEMM32(ctx, a, b, o); return err },
+		func() (err error) { c.n.spgemmCPU.Add(1); r, err = c.cpu.SpGEMM32(ctx, a, b, o); return err })
+	return r, err
 }
-func (c covered) SpGEMM64(ctx context.Context, a, b *sparse.CSR[float64], o backend.SpGEMMOptions) (*sparse.CSR[float64], error) {
-	return c.cpu.SpGEMM64(ctx, a, b, o)
+func (c covered) SpGEMM64(ctx context.Context, a, b *sparse.CSR[float64], o backend.SpGEMMOptions) (r *sparse.CSR[float64], err error) {
+	err = either(&c.n.spgemm.f64, func() (err error) { r, err = c.cuda.SpGEMM64(ctx, a, b, o); return err },
+		func() (err error) { c.n.spgemmCPU.Add(1); r, err = c.cpu.SpGEMM64(ctx, a, b, o); return err })
+	return r, err
 }
 
 // TestConformance runs the whole conformance suite with the CUDA backend
@@ -142,6 +153,13 @@ func TestConformance(t *testing.T) {
 		assert.Positive(t, m.c.bf16.Load(), "bfloat16 %s cases ran on the device", m.name)
 		assert.Zero(t, m.c.f64.Load(), "float64 %s cases stay on the cpu", m.name)
 	}
+	assert.Positive(t, n.w4a4.Load(), "w4a4 cases ran on the device")
+	assert.Zero(t, n.w4a4CPU.Load(), "no w4a4 case fell back to the cpu")
+	t.Logf("w4a4: %d GEMMs on the device", n.w4a4.Load())
+	assert.Positive(t, n.spgemm.f32.Load(), "float32 spgemm cases ran on the device")
+	assert.Positive(t, n.spgemm.f64.Load(), "float64 spgemm cases ran on the device")
+	assert.Zero(t, n.spgemmCPU.Load(), "no spgemm case fell back to the cpu")
+	t.Logf("spgemm: %d float32 and %d float64 products on the device", n.spgemm.f32.Load(), n.spgemm.f64.Load())
 	dts := func(c *dtypeCounts) string {
 		return fmt.Sprintf("%d/%d/%d", c.f32.Load(), c.f16.Load(), c.bf16.Load())
 	}

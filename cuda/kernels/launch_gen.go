@@ -43,6 +43,14 @@ func Names() []string {
 		"monarch_reduce_f32",
 		"monarch_reduce_f16",
 		"monarch_reduce_bf16",
+		"spgemm_count_shared",
+		"spgemm_count_global",
+		"spgemm_fill_shared_f32",
+		"spgemm_fill_shared_f64",
+		"spgemm_fill_global_f32",
+		"spgemm_fill_global_f64",
+		"w4a4_gemm_m64",
+		"w4a4_gemm_m16",
 	}
 }
 
@@ -296,4 +304,60 @@ func MonarchReduceF16(d device.Device, s device.Stream, grid, block device.Dim3,
 //	extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits)
 func MonarchReduceBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_bf16", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
+}
+
+// SpgemmCountShared launches spgemm_count_shared (kernels/spgemm.cu:160):
+//
+//	extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int rows_per_block, int* nnz)
+func SpgemmCountShared(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, brp device.Ptr, bcol device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, nnz device.Ptr) error {
+	return d.Launch("spgemm_count_shared", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(nnz))
+}
+
+// SpgemmCountGlobal launches spgemm_count_global (kernels/spgemm.cu:175):
+//
+//	extern "C" __global__ void spgemm_count_global(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int* table, int* nnz)
+func SpgemmCountGlobal(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, brp device.Ptr, bcol device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, nnz device.Ptr) error {
+	return d.Launch("spgemm_count_global", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(nnz))
+}
+
+// SpgemmFillSharedF32 launches spgemm_fill_shared_f32 (kernels/spgemm.cu:189):
+//
+//	extern "C" __global__ void spgemm_fill_shared_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, float* cval)
+func SpgemmFillSharedF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
+	return d.Launch("spgemm_fill_shared_f32", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
+}
+
+// SpgemmFillSharedF64 launches spgemm_fill_shared_f64 (kernels/spgemm.cu:193):
+//
+//	extern "C" __global__ void spgemm_fill_shared_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, double* cval)
+func SpgemmFillSharedF64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
+	return d.Launch("spgemm_fill_shared_f64", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
+}
+
+// SpgemmFillGlobalF32 launches spgemm_fill_global_f32 (kernels/spgemm.cu:197):
+//
+//	extern "C" __global__ void spgemm_fill_global_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int* table, float* tvals, const long long* crp, int* ccol, float* cval)
+func SpgemmFillGlobalF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, tvals device.Ptr, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
+	return d.Launch("spgemm_fill_global_f32", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(tvals), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
+}
+
+// SpgemmFillGlobalF64 launches spgemm_fill_global_f64 (kernels/spgemm.cu:201):
+//
+//	extern "C" __global__ void spgemm_fill_global_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int* table, double* tvals, const long long* crp, int* ccol, double* cval)
+func SpgemmFillGlobalF64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, tvals device.Ptr, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
+	return d.Launch("spgemm_fill_global_f64", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(tvals), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
+}
+
+// W4a4GemmM64 launches w4a4_gemm_m64 (kernels/w4a4.cu:142):
+//
+//	extern "C" __global__ void w4a4_gemm_m64(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G)
+func W4a4GemmM64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, info device.Ptr, sa device.Ptr, sw device.Ptr, y device.Ptr, M int32, N int32, S int32, G int32) error {
+	return d.Launch("w4a4_gemm_m64", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(info), device.PtrArg(sa), device.PtrArg(sw), device.PtrArg(y), device.Int32Arg(M), device.Int32Arg(N), device.Int32Arg(S), device.Int32Arg(G))
+}
+
+// W4a4GemmM16 launches w4a4_gemm_m16 (kernels/w4a4.cu:147):
+//
+//	extern "C" __global__ void w4a4_gemm_m16(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G)
+func W4a4GemmM16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, info device.Ptr, sa device.Ptr, sw device.Ptr, y device.Ptr, M int32, N int32, S int32, G int32) error {
+	return d.Launch("w4a4_gemm_m16", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(info), device.PtrArg(sa), device.PtrArg(sw), device.PtrArg(y), device.Int32Arg(M), device.Int32Arg(N), device.Int32Arg(S), device.Int32Arg(G))
 }

@@ -6,7 +6,7 @@
 // directory only, not on files they include from elsewhere: this digest of
 // kernels/*.cu, kernels/include and kernels/sim changes with them, so that a
 // changed kernel or simulator is recompiled (go generate ./cuda/kernels).
-// sources sha256 b02dc6a93e0afe96bfe2215e86c8ed31819bdf2870721a70ac6c4ad67c3b3ccc
+// sources sha256 6fda630725d0a74fc91912787f5bfe16ef3e9c4000544b2e996a693ec18795e5
 
 // The simulator calls an invoker with cuLaunchKernel's kernelParams: one
 // pointer per parameter, to the argument's value.
@@ -50,6 +50,14 @@ extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv
 extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits); // kernels/monarch.cu:578
 extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits); // kernels/monarch.cu:582
 extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits); // kernels/monarch.cu:586
+extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int rows_per_block, int* nnz); // kernels/spgemm.cu:160
+extern "C" __global__ void spgemm_count_global(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int* table, int* nnz); // kernels/spgemm.cu:175
+extern "C" __global__ void spgemm_fill_shared_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:189
+extern "C" __global__ void spgemm_fill_shared_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:193
+extern "C" __global__ void spgemm_fill_global_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int* table, float* tvals, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:197
+extern "C" __global__ void spgemm_fill_global_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int* table, double* tvals, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:201
+extern "C" __global__ void w4a4_gemm_m64(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:142
+extern "C" __global__ void w4a4_gemm_m16(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:147
 
 namespace {
 
@@ -197,6 +205,38 @@ void invoke_monarch_reduce_bf16(void** args) {
 	monarch_reduce_bf16(*static_cast<const float**>(args[0]), *static_cast<__nv_bfloat16**>(args[1]), *static_cast<long long*>(args[2]), *static_cast<int*>(args[3]));
 }
 
+void invoke_spgemm_count_shared(void** args) {
+	spgemm_count_shared(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const long long**>(args[2]), *static_cast<const int**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<int*>(args[5]), *static_cast<int*>(args[6]), *static_cast<int*>(args[7]), *static_cast<int**>(args[8]));
+}
+
+void invoke_spgemm_count_global(void** args) {
+	spgemm_count_global(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const long long**>(args[2]), *static_cast<const int**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<int*>(args[5]), *static_cast<int*>(args[6]), *static_cast<int**>(args[7]), *static_cast<int**>(args[8]));
+}
+
+void invoke_spgemm_fill_shared_f32(void** args) {
+	spgemm_fill_shared_f32(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const float**>(args[2]), *static_cast<const long long**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<const float**>(args[5]), *static_cast<const int**>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int*>(args[9]), *static_cast<const long long**>(args[10]), *static_cast<int**>(args[11]), *static_cast<float**>(args[12]));
+}
+
+void invoke_spgemm_fill_shared_f64(void** args) {
+	spgemm_fill_shared_f64(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const double**>(args[2]), *static_cast<const long long**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<const double**>(args[5]), *static_cast<const int**>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int*>(args[9]), *static_cast<const long long**>(args[10]), *static_cast<int**>(args[11]), *static_cast<double**>(args[12]));
+}
+
+void invoke_spgemm_fill_global_f32(void** args) {
+	spgemm_fill_global_f32(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const float**>(args[2]), *static_cast<const long long**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<const float**>(args[5]), *static_cast<const int**>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int**>(args[9]), *static_cast<float**>(args[10]), *static_cast<const long long**>(args[11]), *static_cast<int**>(args[12]), *static_cast<float**>(args[13]));
+}
+
+void invoke_spgemm_fill_global_f64(void** args) {
+	spgemm_fill_global_f64(*static_cast<const long long**>(args[0]), *static_cast<const int**>(args[1]), *static_cast<const double**>(args[2]), *static_cast<const long long**>(args[3]), *static_cast<const int**>(args[4]), *static_cast<const double**>(args[5]), *static_cast<const int**>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int**>(args[9]), *static_cast<double**>(args[10]), *static_cast<const long long**>(args[11]), *static_cast<int**>(args[12]), *static_cast<double**>(args[13]));
+}
+
+void invoke_w4a4_gemm_m64(void** args) {
+	w4a4_gemm_m64(*static_cast<const unsigned char**>(args[0]), *static_cast<const unsigned char**>(args[1]), *static_cast<const int**>(args[2]), *static_cast<const float**>(args[3]), *static_cast<const float**>(args[4]), *static_cast<float**>(args[5]), *static_cast<int*>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int*>(args[9]));
+}
+
+void invoke_w4a4_gemm_m16(void** args) {
+	w4a4_gemm_m16(*static_cast<const unsigned char**>(args[0]), *static_cast<const unsigned char**>(args[1]), *static_cast<const int**>(args[2]), *static_cast<const float**>(args[3]), *static_cast<const float**>(args[4]), *static_cast<float**>(args[5]), *static_cast<int*>(args[6]), *static_cast<int*>(args[7]), *static_cast<int*>(args[8]), *static_cast<int*>(args[9]));
+}
+
 struct registration {
 	registration() {
 		mmsim_register("ceil_copy_f32", invoke_ceil_copy_f32);
@@ -235,6 +275,14 @@ struct registration {
 		mmsim_register("monarch_reduce_f32", invoke_monarch_reduce_f32);
 		mmsim_register("monarch_reduce_f16", invoke_monarch_reduce_f16);
 		mmsim_register("monarch_reduce_bf16", invoke_monarch_reduce_bf16);
+		mmsim_register("spgemm_count_shared", invoke_spgemm_count_shared);
+		mmsim_register("spgemm_count_global", invoke_spgemm_count_global);
+		mmsim_register("spgemm_fill_shared_f32", invoke_spgemm_fill_shared_f32);
+		mmsim_register("spgemm_fill_shared_f64", invoke_spgemm_fill_shared_f64);
+		mmsim_register("spgemm_fill_global_f32", invoke_spgemm_fill_global_f32);
+		mmsim_register("spgemm_fill_global_f64", invoke_spgemm_fill_global_f64);
+		mmsim_register("w4a4_gemm_m64", invoke_w4a4_gemm_m64);
+		mmsim_register("w4a4_gemm_m16", invoke_w4a4_gemm_m16);
 	}
 } registered;
 

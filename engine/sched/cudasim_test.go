@@ -251,7 +251,7 @@ func TestCUDASimFaults(t *testing.T) {
 		d, b, _ := simDevice(t, 2)
 		s := newSched(t, sched.Options{Devices: []sched.Device{d}})
 		g := sched.NewGraph()
-		w := g.Add("w4a4", newW4A4(t, r).W)
+		w := g.Add("monarch64", newMonarch(t, r, tensor.Float64).W) // no float64 kernels on cuda
 		m := g.Add("after", &sched.MonarchJob{}, sched.Bind("x", w, "y"))
 		ok := newMonarch(t, r, tensor.Float32)
 		g.Add("independent", ok.W)
