@@ -92,19 +92,8 @@ func TestCancelMidPlan(t *testing.T) {
 	for i := range 20 {
 		roots = append(roots, g.Add(fmt.Sprintf("root%d", i), newAny(t, r).W))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	run, err := s.Start(ctx, g)
-	require.NoError(t, err)
-	<-gt.started
-	t0 := time.Now()
-	cancel()
-	select {
-	case <-run.Done():
-	case <-time.After(prompt):
-		t.Fatal("the plan did not stop promptly")
-	}
-	t.Logf("stopped %v after cancel", time.Since(t0))
-	err = run.Wait()
+	run := cancelMidPlan(t, s, g, gt)
+	err := run.Wait()
 	require.ErrorIs(t, err, context.Canceled)
 	require.NoError(t, run.Future(first).Err())
 	require.ErrorIs(t, run.Future(hold).Err(), context.Canceled)
@@ -212,4 +201,24 @@ func TestNewErrors(t *testing.T) {
 	require.ErrorIs(t, s.Submit(context.Background(), &sched.MonarchJob{}, sched.OnDevice(1)).Wait(), errs.ErrArgument)
 	require.ErrorIs(t, s.Submit(context.Background(), &sched.MonarchJob{}, sched.OnStream(0, 3)).Wait(), errs.ErrArgument)
 	require.True(t, errors.Is(s.Submit(context.Background(), &sched.MonarchJob{}).Wait(), errs.ErrArgument), "a job with no inputs")
+}
+
+// cancelMidPlan starts g, cancels its context once the gate gt runs and
+// returns the run once it has stopped, failing the test unless that is
+// prompt.
+func cancelMidPlan(t *testing.T, s *sched.Scheduler, g *sched.Graph, gt *gate) *sched.Run {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	run, err := s.Start(ctx, g)
+	require.NoError(t, err)
+	<-gt.started
+	t0 := time.Now()
+	cancel()
+	select {
+	case <-run.Done():
+	case <-time.After(prompt):
+		t.Fatal("the plan did not stop promptly")
+	}
+	t.Logf("stopped %v after cancel", time.Since(t0))
+	return run
 }

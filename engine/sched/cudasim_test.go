@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -348,18 +347,7 @@ func TestCUDASimCancelMidPlan(t *testing.T) {
 		sideJobs = append(sideJobs, c)
 		side = append(side, g.Add(fmt.Sprintf("side%d", i), c.W).On(0, 1))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	run, err := s.Start(ctx, g)
-	require.NoError(t, err)
-	<-gt.started
-	t0 := time.Now()
-	cancel()
-	select {
-	case <-run.Done():
-	case <-time.After(prompt):
-		t.Fatal("the plan did not stop promptly")
-	}
-	t.Logf("stopped %v after cancel", time.Since(t0))
+	run := cancelMidPlan(t, s, g, gt)
 	require.ErrorIs(t, run.Wait(), context.Canceled)
 	require.ErrorIs(t, run.Future(hold).Err(), context.Canceled)
 	for _, n := range behind {
