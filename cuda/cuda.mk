@@ -7,7 +7,7 @@
 #   cudasim-test  the CUDA packages' tests and the conformance suite on the
 #                 CPU simulator (build tag cudasim), then the runtime's and
 #                 the fault tests under AddressSanitizer and the race
-#                 detector, and bench's autotune on the simulator
+#                 detector, and the command's tests with the simulator as the GPU
 
 include kernels/images/nvcc.mk
 
@@ -50,7 +50,7 @@ cudasim-test:
 	$(GO) test -tags cudasim -timeout 20m ./cuda/... ./engine/sched/...
 	$(GO) test -tags cudasim -asan -run '$(CUDASIM_ASAN_RUN)' -timeout 20m ./cuda/sim ./cuda/backend
 	$(GO) test -tags cudasim -race -run 'CUDASim|Runtime|Faults' -timeout 20m ./engine/sched/ ./cuda/backend ./cuda/sim
-	$(GO) test -tags cudasim -run 'Autotune|Sim' -timeout 20m ./cmd/matmix
+	$(GO) test -tags cudasim -timeout 20m ./cmd/matmix
 
 # The binaries cuda/device-check.sh runs on a lent GPU (no Go or CUDA toolkit there): the CUDA
 # packages' tests compiled for the real driver, matmix, and the GPU peers script (../shared does not
