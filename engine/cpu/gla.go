@@ -15,6 +15,11 @@ type float interface{ ~float32 | ~float64 }
 // GLAForward computes gated linear attention in the chunked or the recurrent
 // form (the same function; see shared/spec/workloads.md).
 func (b *Backend) GLAForward(ctx context.Context, a backend.GLAArgs) error {
+	return b.glaForward(ctx, a, glaPathAuto)
+}
+
+// glaForward is GLAForward on the given path of the chunked form.
+func (b *Backend) glaForward(ctx context.Context, a backend.GLAArgs, path glaPath) error {
 	d, err := backend.CheckGLA(a)
 	if err != nil {
 		return err
@@ -29,7 +34,7 @@ func (b *Backend) GLAForward(ctx context.Context, a backend.GLAArgs) error {
 	if a.HT != nil {
 		ht = a.HT.Float32()
 	}
-	return b.gla(ctx, a.Q, a.K, a.V, a.G, a.O, h0, ht, d, backend.GLAScale(a.Scale, d.K), a.Form)
+	return b.gla(ctx, a.Q, a.K, a.V, a.G, a.O, h0, ht, d, backend.GLAScale(a.Scale, d.K), a.Form, path)
 }
 
 // GLADecode runs one recurrent step per sequence, updating the state in
@@ -45,26 +50,27 @@ func (b *Backend) GLADecode(ctx context.Context, a backend.GLADecodeArgs) error 
 		return err
 	}
 	s := a.State.Float32()
-	return b.gla(ctx, a.Q, a.K, a.V, a.G, a.O, s, s, d, backend.GLAScale(a.Scale, d.K), backend.GLARecurrent)
+	return b.gla(ctx, a.Q, a.K, a.V, a.G, a.O, s, s, d, backend.GLAScale(a.Scale, d.K), backend.GLARecurrent,
+		glaPathPairs)
 }
 
 // gla dispatches on the dtype: float64 and float32 compute in their own type
 // straight on the tensors' storage; float16 and bfloat16 are widened to
 // float32 and the output rounded back.
 func (b *Backend) gla(ctx context.Context, q, k, v, g, o *tensor.Tensor, h0, ht []float32,
-	d backend.GLADims, scale float64, form backend.GLAForm) error {
+	d backend.GLADims, scale float64, form backend.GLAForm, path glaPath) error {
 	switch q.DType() {
 	case tensor.Float64:
 		j := glaJob[float64]{q: q.Float64(), k: k.Float64(), v: v.Float64(), g: g.Float64(), o: o.Float64(),
-			h0: h0, ht: ht, d: d, scale: scale, form: form}
+			h0: h0, ht: ht, d: d, scale: scale, form: form, path: path}
 		return j.run(ctx, b)
 	case tensor.Float32:
 		j := glaJob[float32]{q: q.Float32(), k: k.Float32(), v: v.Float32(), g: g.Float32(), o: o.Float32(),
-			h0: h0, ht: ht, d: d, scale: float32(scale), form: form}
+			h0: h0, ht: ht, d: d, scale: float32(scale), form: form, path: path}
 		return j.run(ctx, b)
 	case tensor.Float16, tensor.BFloat16:
 		j := glaJob[float32]{q: widen32(q), k: widen32(k), v: widen32(v), g: widen32(g), o: make([]float32, o.Len()),
-			h0: h0, ht: ht, d: d, scale: float32(scale), form: form}
+			h0: h0, ht: ht, d: d, scale: float32(scale), form: form, path: path}
 		if err := j.run(ctx, b); err != nil {
 			return err
 		}

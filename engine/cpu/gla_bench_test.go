@@ -2,6 +2,7 @@ package cpu_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/matmix/matmix/engine/backend"
@@ -37,5 +38,37 @@ func BenchmarkGLA(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// BenchmarkGLAPath times the float32 chunked forward at B 1, T 4096,
+// K = V 64 on each path: over (sequence, head) pairs, over chunks, and the
+// automatic choice, on 2 threads (and on 1, where the ratio of the two is
+// the split's extra work). H 1 and 2 leave a thread idle on the pair path;
+// H 3 leaves the threads unbalanced; H 8 keeps both busy.
+func BenchmarkGLAPath(b *testing.B) {
+	for _, h := range []int{1, 2, 3, 8} {
+		c := conformance.GLACase{B: 1, T: 4096, H: h, K: 64, V: 64}
+		p := c.New(b, check.NewRand(b), tensor.Float32)
+		for _, threads := range []int{2, 1} {
+			be := cpu.New(threads)
+			for _, path := range []string{"pairs", "split", "auto"} {
+				forward := func(ctx context.Context, a backend.GLAArgs) error {
+					return cpu.GLAForwardPath(ctx, be, a, path == "split")
+				}
+				if path == "auto" {
+					forward = be.GLAForward
+				}
+				b.Run(fmt.Sprintf("H%d/threads%d/%s", h, threads, path), func(b *testing.B) {
+					flops := 4 * float64(c.T*c.H*c.K*c.V)
+					for b.Loop() {
+						if err := forward(context.Background(), p.Args); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
 	}
 }

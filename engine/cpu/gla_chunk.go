@@ -44,15 +44,17 @@ const (
 )
 
 // chunk runs tokens [t0, t1) (at most glaChunk) of head h: it writes their
-// outputs and advances w.S past them. Gates that stay within glaSpan over
-// the chunk (every usual gate) take the one-product form; strong decay takes
-// the sub-chunk form, whose every factor is a decay.
-func (j *glaJob[T]) chunk(w *glaWork[T], h, t0, t1 int) {
+// outputs and, when carry is set, advances w.S past them (the split path
+// has every chunk's entering state already and leaves it). Gates that stay
+// within glaSpan over the chunk (every usual gate) take the one-product
+// form; strong decay takes the sub-chunk form, whose every factor is a
+// decay.
+func (j *glaJob[T]) chunk(w *glaWork[T], h, t0, t1 int, carry bool) {
 	if j.gates(w, h, t0, t1-t0) {
-		j.chunkWide(w, h, t0, t1-t0)
+		j.chunkWide(w, h, t0, t1-t0, carry)
 		return
 	}
-	j.chunkSub(w, h, t0, t1)
+	j.chunkSub(w, h, t0, t1, carry)
 }
 
 // gates sets the chunk-local cumulative gates, log2 space, in float64
@@ -82,14 +84,17 @@ func (j *glaJob[T]) gates(w *glaWork[T], h, t0, L int) bool {
 	return true
 }
 
-// fetch asks the caches for token t's rows of head h, where t exists: the
-// chunks ask for the next chunk's rows while they run, as the rows of a head
-// lie too far apart for the hardware prefetchers.
-func (j *glaJob[T]) fetch(t, h int) {
+// fetch asks the caches for token t's rows of head h (q's only when q is
+// set), where t exists: the chunks ask for the next chunk's rows while they
+// run, as the rows of a head lie too far apart for the hardware
+// prefetchers.
+func (j *glaJob[T]) fetch(t, h int, q bool) {
 	if t >= j.d.Offsets[j.d.N()] {
 		return
 	}
-	glaFetch(j.row(j.q, t, h, j.d.K))
+	if q {
+		glaFetch(j.row(j.q, t, h, j.d.K))
+	}
 	glaFetch(j.row(j.k, t, h, j.d.K))
 	glaFetch(j.row(j.g, t, h, j.d.K))
 	glaFetch(j.row(j.v, t, h, j.d.V))
@@ -102,7 +107,7 @@ func (j *glaJob[T]) fetch(t, h int) {
 // glaSpan). This is the chunk-level factorisation of flash-linear-attention's
 // chunk_gla (fla/ops/gla/chunk.py), which splits at each sub-chunk's first
 // row instead; the spread check stands in for its sub-chunks.
-func (j *glaJob[T]) chunkWide(w *glaWork[T], h, t0, L int) {
+func (j *glaJob[T]) chunkWide(w *glaWork[T], h, t0, L int, carry bool) {
 	K, V := j.d.K, j.d.V
 	lda := K + glaChunk // row stride of w.qa, [q ⊙ 2^b | A]
 	// Every factor is an exp2 of a difference within glaSpan, or a product
@@ -111,15 +116,19 @@ func (j *glaJob[T]) chunkWide(w *glaWork[T], h, t0, L int) {
 	p, last := L/2, L-1
 	fp, fl := w.f, w.u
 	w.factor(fp, w.ones, 1, p, -1)
-	w.factor(fl, w.ones, 1, last, p)
+	if carry {
+		w.factor(fl, w.ones, 1, last, p)
+	}
 	for r := range L {
-		j.fetch(t0+glaChunk+r, h)
+		j.fetch(t0+glaChunk+r, h, true)
 		q, k := j.row(j.q, t0+r, h, K), j.row(j.k, t0+r, h, K)
 		qn, kn := glaRow(w.qn, r, K), glaRow(w.kn, r, K)
 		w.factor(qn, q, j.scale, r, p)
 		glaMul(w.qa[r*lda:r*lda+K], qn, fp)
 		w.factor(kn, k, 1, p, r)
-		glaMul(glaRow(w.kl, r, K), kn, fl)
+		if carry {
+			glaMul(glaRow(w.kl, r, K), kn, fl)
+		}
 		copy(w.sv[(K+r)*V:(K+r+1)*V], j.row(j.v, t0+r, h, V))
 	}
 	glaMatMul(&w.ws, L, L, K, glaMat[T]{w.qn, K, false}, glaMat[T]{w.kn, K, true}, w.qa[K:], lda, false)
@@ -127,7 +136,9 @@ func (j *glaJob[T]) chunkWide(w *glaWork[T], h, t0, L int) {
 		clear(w.qa[r*lda+K+r+1 : r*lda+K+L])
 	}
 	j.output(w, h, t0, L)
-	w.state(w.kl, L)
+	if carry {
+		w.state(w.kl, L)
+	}
 }
 
 // state moves w.S past a chunk of L rows: S = diag(2^b_last) S + kx^T V,
@@ -152,7 +163,7 @@ func (j *glaJob[T]) output(w *glaWork[T], h, t0, L int) {
 
 // chunkSub is the chunk in 16-row sub-chunks, as flash-linear-attention's
 // chunk_gla: it takes any gates, strong decay and clamped ones included.
-func (j *glaJob[T]) chunkSub(w *glaWork[T], h, t0, t1 int) {
+func (j *glaJob[T]) chunkSub(w *glaWork[T], h, t0, t1 int, carry bool) {
 	K, V, L := j.d.K, j.d.V, t1-t0
 	lda := K + glaChunk // row stride of w.qa, [q ⊙ 2^b | A]
 	q := func(r int) []T { return j.row(j.q, t0+r, h, K) }
@@ -162,7 +173,7 @@ func (j *glaJob[T]) chunkSub(w *glaWork[T], h, t0, t1 int) {
 	// the diagonal walk takes one step at a time (and never at a
 	// sub-chunk's first token).
 	for r := range L {
-		j.fetch(t0+glaChunk+r, h)
+		j.fetch(t0+glaChunk+r, h, true)
 		qs := glaRow(w.qs, r, K)
 		for i, x := range q(r) {
 			qs[i] = j.scale * x
@@ -234,6 +245,9 @@ func (j *glaJob[T]) chunkSub(w *glaWork[T], h, t0, t1 int) {
 		copy(w.sv[(K+c)*V:(K+c+1)*V], j.row(j.v, t0+c, h, V))
 	}
 	j.output(w, h, t0, L)
+	if !carry {
+		return
+	}
 
 	// The state leaving the chunk: S = diag(2^b_last) S + (k ⊙ 2^(b_last - b))^T V.
 	advance(L-1, L)

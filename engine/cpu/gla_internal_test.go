@@ -242,9 +242,9 @@ func glaChunkRun[T float](t *testing.T, j glaJob[T], s0 []T, wide, wantWide bool
 	j.o = make([]T, d.T*d.V)
 	require.Equal(t, wantWide, j.gates(w, 0, 0, d.T))
 	if wide {
-		j.chunkWide(w, 0, 0, d.T)
+		j.chunkWide(w, 0, 0, d.T, true)
 	} else {
-		j.chunkSub(w, 0, 0, d.T)
+		j.chunkSub(w, 0, 0, d.T, true)
 	}
 	return j.o, w.S
 }
@@ -308,5 +308,46 @@ func TestGLAChunkForms(t *testing.T) {
 	} {
 		j := glaJob[float64]{g: c.g, d: d}
 		assert.Equal(t, c.wide, j.gates(w, 0, 0, 3), name)
+	}
+}
+
+// The automatic path splits over chunks where pairs leave threads idle and
+// some pair has several chunks, never for the recurrent form, on one thread,
+// or when the states would pass glaSplitMaxBytes; the forced path splits
+// wherever the states fit.
+func TestGLASplitChoice(t *testing.T) {
+	dims := func(B, T, H, K int) backend.GLADims {
+		d := backend.GLADims{B: B, T: T, H: H, K: K, V: K, Offsets: make([]int, B+1)}
+		for s := range d.Offsets {
+			d.Offsets[s] = s * T
+		}
+		return d
+	}
+	for _, c := range []struct {
+		name    string
+		d       backend.GLADims
+		threads int
+		form    backend.GLAForm
+		path    glaPath
+		want    bool
+	}{
+		{"one pair, 2 threads", dims(1, 4096, 1, 64), 2, backend.GLAChunked, glaPathAuto, true},
+		{"2 pairs, 16 threads", dims(1, 4096, 2, 64), 16, backend.GLAChunked, glaPathAuto, true},
+		{"3 pairs, 2 threads", dims(1, 4096, 3, 64), 2, backend.GLAChunked, glaPathAuto, false},
+		{"5 pairs, 4 threads", dims(1, 4096, 5, 64), 4, backend.GLAChunked, glaPathAuto, true},
+		{"8 pairs, 2 threads", dims(1, 4096, 8, 64), 2, backend.GLAChunked, glaPathAuto, false},
+		{"15 pairs, 16 threads", dims(1, 4096, 15, 64), 16, backend.GLAChunked, glaPathAuto, false},
+		{"one thread", dims(1, 4096, 1, 64), 1, backend.GLAChunked, glaPathAuto, false},
+		{"one chunk each", dims(1, glaChunk, 1, 64), 2, backend.GLAChunked, glaPathAuto, false},
+		{"recurrent", dims(1, 4096, 1, 64), 2, backend.GLARecurrent, glaPathAuto, false},
+		{"states too large", dims(1, 1<<22, 1, 128), 2, backend.GLAChunked, glaPathAuto, false},
+		{"forced, one chunk", dims(1, glaChunk, 1, 64), 1, backend.GLAChunked, glaPathChunks, true},
+		{"forced, too large", dims(1, 1<<22, 1, 128), 2, backend.GLAChunked, glaPathChunks, false},
+		{"forced pairs", dims(1, 4096, 1, 64), 2, backend.GLAChunked, glaPathPairs, false},
+		{"forced, K = V = 0", dims(1, 4096, 1, 0), 2, backend.GLAChunked, glaPathChunks, false},
+	} {
+		j := glaJob[float32]{d: c.d, form: c.form, path: c.path}
+		_, ok := j.split(c.threads)
+		assert.Equal(t, c.want, ok, c.name)
 	}
 }

@@ -17,6 +17,7 @@ type glaJob[T float] struct {
 	d             backend.GLADims
 	scale         T
 	form          backend.GLAForm
+	path          glaPath
 }
 
 // glaMinWork is about the number of multiply-adds below which one more
@@ -25,11 +26,16 @@ const glaMinWork = 1 << 15
 
 // run computes every (sequence, head) pair, in parallel: pairs are
 // independent, and within a pair the state carries from token to token.
+// Where there are too few pairs to keep every thread busy, the chunked form
+// splits each pair over its chunks instead (runSplit).
 func (j *glaJob[T]) run(ctx context.Context, b *Backend) error {
 	d := j.d
 	pairs := d.N() * d.H
 	if pairs == 0 {
 		return nil
+	}
+	if sp, ok := j.split(b.threads); ok {
+		return sp.run(ctx, b)
 	}
 	perPair := max(1, d.Offsets[d.N()]/d.N()*d.K*d.V*2)
 	grain := max(1, glaMinWork/perPair)
@@ -60,7 +66,7 @@ func (j *glaJob[T]) sequence(w *glaWork[T], s, h int) {
 	t0, t1 := d.Offsets[s], d.Offsets[s+1]
 	if j.form == backend.GLAChunked {
 		for c := t0; c < t1; c += glaChunk {
-			j.chunk(w, h, c, min(c+glaChunk, t1))
+			j.chunk(w, h, c, min(c+glaChunk, t1), true)
 		}
 	} else {
 		for t := t0; t < t1; t++ {

@@ -22,15 +22,34 @@ var glaForms = []backend.GLAForm{backend.GLAChunked, backend.GLARecurrent}
 // glaRun runs p in the given form at scale on b and returns o and ht as float64.
 func glaRun(t *testing.T, b *cpu.Backend, p *conformance.GLAProblem, form backend.GLAForm, scale float64) (o, ht []float64) {
 	t.Helper()
+	return glaRunWith(t, b.GLAForward, p, form, scale)
+}
+
+// glaRunWith is glaRun through the given forward: ht is nil where p has no
+// HT.
+func glaRunWith(t *testing.T, forward func(context.Context, backend.GLAArgs) error, p *conformance.GLAProblem,
+	form backend.GLAForm, scale float64) (o, ht []float64) {
+	t.Helper()
 	a := p.Args
 	a.Form, a.Scale = form, scale
-	a.O, a.HT = a.O.Clone(), a.HT.Clone() // each form gets its own poisoned outputs
-	require.NoError(t, b.GLAForward(context.Background(), a))
+	a.O = a.O.Clone() // each run gets its own poisoned outputs
+	if a.HT != nil {
+		a.HT = a.HT.Clone()
+	}
+	require.NoError(t, forward(context.Background(), a))
 	o, err := a.O.AsFloat64()
 	require.NoError(t, err)
-	ht, err = a.HT.AsFloat64()
-	require.NoError(t, err)
+	if a.HT != nil {
+		ht, err = a.HT.AsFloat64()
+		require.NoError(t, err)
+	}
 	return o, ht
+}
+
+// glaPath is the chunked forward of b on the split over chunks (split) or
+// over pairs.
+func glaPath(b *cpu.Backend, split bool) func(context.Context, backend.GLAArgs) error {
+	return func(ctx context.Context, a backend.GLAArgs) error { return cpu.GLAForwardPath(ctx, b, a, split) }
 }
 
 // Both forms against the reference and each other, over odd and power-of-two
@@ -127,15 +146,63 @@ func TestGLAPositiveGates(t *testing.T) {
 	}
 }
 
-// The split over (sequence, head) pairs does not change a single bit.
+// Neither the split over (sequence, head) pairs nor the one over chunks
+// changes a single bit with the number of threads (the chunked form's
+// automatic choice between them may).
 func TestGLAThreadsAgree(t *testing.T) {
-	c := conformance.GLACase{B: 3, T: 70, H: 3, K: 12, V: 10, H0: true}
+	c := conformance.GLACase{B: 3, T: 150, H: 3, K: 12, V: 10, H0: true}
 	p := c.New(t, check.NewRand(t), tensor.Float32)
-	for _, form := range glaForms {
-		o1, ht1 := glaRun(t, cpu.New(1), p, form, 0.3)
-		o4, ht4 := glaRun(t, cpu.New(4), p, form, 0.3)
-		assert.Equal(t, o1, o4, "%v o", form)
-		assert.Equal(t, ht1, ht4, "%v ht", form)
+	o1, ht1 := glaRun(t, cpu.New(1), p, backend.GLARecurrent, 0.3)
+	o4, ht4 := glaRun(t, cpu.New(4), p, backend.GLARecurrent, 0.3)
+	assert.Equal(t, o1, o4, "recurrent o")
+	assert.Equal(t, ht1, ht4, "recurrent ht")
+	for _, split := range []bool{false, true} {
+		o1, ht1 := glaRunWith(t, glaPath(cpu.New(1), split), p, backend.GLAChunked, 0.3)
+		o4, ht4 := glaRunWith(t, glaPath(cpu.New(4), split), p, backend.GLAChunked, 0.3)
+		assert.Equal(t, o1, o4, "chunked, split %v: o", split)
+		assert.Equal(t, ht1, ht4, "chunked, split %v: ht", split)
+	}
+}
+
+// The split over chunks (three passes: contributions, the chain of states,
+// the outputs) against the split over pairs and the reference: T not a
+// multiple of 64, with and without h0 and ht, variable lengths with an empty,
+// a one-token and a whole-chunk sequence, strong gates (the sub-chunk form),
+// widened half inputs.
+func TestGLASplit(t *testing.T) {
+	b := cpu.New(3)
+	for name, c := range map[string]conformance.GLACase{
+		"T300":   {B: 1, T: 300, H: 1, K: 16, V: 24, H0: true},
+		"B2H2":   {B: 2, T: 130, H: 2, K: 33, V: 17},
+		"varlen": {B: 1, T: 260, H: 2, K: 8, V: 12, CuSeqlens: []int{0, 1, 1, 65, 129, 260}, H0: true},
+		"strong": {B: 1, T: 200, H: 1, K: 12, V: 8, H0: true, Strong: true},
+		"noHT":   {B: 1, T: 100, H: 1, K: 8, V: 8, H0: true},
+	} {
+		for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32, tensor.BFloat16} {
+			t.Run(name+"/"+dt.String(), func(t *testing.T) {
+				r := check.NewRand(t)
+				p := c.New(t, r, dt)
+				if name == "noHT" {
+					p.Args.HT = nil
+				}
+				scale := 0.2 + r.Float64()
+				wantO, wantHT := p.Want(scale)
+				spO, spHT := glaRunWith(t, glaPath(b, true), p, backend.GLAChunked, scale)
+				paO, paHT := glaRunWith(t, glaPath(b, false), p, backend.GLAChunked, scale)
+				tol, htTol := conformance.GLATol(dt), conformance.GLAStateTol(dt)
+				for _, x := range append(spO, spHT...) {
+					require.False(t, math.IsNaN(x) || math.IsInf(x, 0), "split: NaN or Inf")
+				}
+				assert.LessOrEqual(t, check.RelFrobenius(spO, wantO), tol, "split o")
+				assert.LessOrEqual(t, check.RelFrobenius(spO, paO), tol, "split vs pairs o")
+				if p.Args.HT == nil {
+					assert.Nil(t, spHT)
+					return
+				}
+				assert.LessOrEqual(t, check.RelFrobenius(spHT, wantHT), htTol, "split ht")
+				assert.LessOrEqual(t, check.RelFrobenius(spHT, paHT), htTol, "split vs pairs ht")
+			})
+		}
 	}
 }
 
