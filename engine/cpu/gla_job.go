@@ -27,7 +27,7 @@ const glaMinWork = 1 << 15
 // run computes every (sequence, head) pair, in parallel: pairs are
 // independent, and within a pair the state carries from token to token.
 // Where there are too few pairs to keep every thread busy, the chunked form
-// splits each pair over its chunks instead (runSplit).
+// splits each pair over its chunks instead (glaJob.split, glaSplit.run).
 func (j *glaJob[T]) run(ctx context.Context, b *Backend) error {
 	d := j.d
 	pairs := d.N() * d.H
@@ -54,15 +54,8 @@ func (j *glaJob[T]) run(ctx context.Context, b *Backend) error {
 // final one.
 func (j *glaJob[T]) sequence(w *glaWork[T], s, h int) {
 	d := j.d
-	kv := d.K * d.V
-	blk := (s*d.H + h) * kv
-	if j.h0 != nil {
-		for i, x := range j.h0[blk : blk+kv] {
-			w.S[i] = T(x)
-		}
-	} else {
-		clear(w.S)
-	}
+	blk := (s*d.H + h) * d.K * d.V
+	j.loadState(w.S, blk)
 	t0, t1 := d.Offsets[s], d.Offsets[s+1]
 	if j.form == backend.GLAChunked {
 		for c := t0; c < t1; c += glaChunk {
@@ -74,10 +67,28 @@ func (j *glaJob[T]) sequence(w *glaWork[T], s, h int) {
 				j.row(j.g, t, h, d.K), j.row(j.o, t, h, d.V), j.scale)
 		}
 	}
-	if j.ht != nil {
-		for i, x := range w.S {
-			j.ht[blk+i] = float32(x)
-		}
+	j.storeState(w.S, blk)
+}
+
+// loadState sets S from h0's values from offset off on (h0 is [N, H, K, V]),
+// or to zeros where there is no h0.
+func (j *glaJob[T]) loadState(S []T, off int) {
+	if j.h0 == nil {
+		clear(S)
+		return
+	}
+	for i, x := range j.h0[off : off+len(S)] {
+		S[i] = T(x)
+	}
+}
+
+// storeState writes S into ht from offset off on, where there is an ht.
+func (j *glaJob[T]) storeState(S []T, off int) {
+	if j.ht == nil {
+		return
+	}
+	for i, x := range S {
+		j.ht[off+i] = float32(x)
 	}
 }
 

@@ -180,14 +180,7 @@ func (sp *glaSplit[T]) chain(s, h, v0, v1 int) {
 	blk := (s*j.d.H + h) * K * V
 	S := sp.state(s, h, 0)
 	for i := range K {
-		row := S[i*V+v0 : i*V+v1]
-		if j.h0 == nil {
-			clear(row)
-			continue
-		}
-		for v, x := range j.h0[blk+i*V+v0 : blk+i*V+v1] {
-			row[v] = T(x)
-		}
+		j.loadState(S[i*V+v0:i*V+v1], blk+i*V+v0)
 	}
 	first := sp.item[s] + h*sp.n[s]
 	for c := range sp.n[s] {
@@ -197,11 +190,7 @@ func (sp *glaSplit[T]) chain(s, h, v0, v1 int) {
 		}
 		S = next
 	}
-	if j.ht != nil {
-		for i := range K {
-			for v, x := range S[i*V+v0 : i*V+v1] {
-				j.ht[blk+i*V+v0+v] = float32(x)
-			}
-		}
+	for i := range K {
+		j.storeState(S[i*V+v0:i*V+v1], blk+i*V+v0)
 	}
 }

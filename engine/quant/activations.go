@@ -67,21 +67,14 @@ func QuantizeActivations(x []float32, m, k, group int, frac float64) (*Activatio
 		return nil, errs.Argument(op, "int8 fraction must lie in [0, 1], got %v", frac)
 	}
 	is8 := ChooseInt8Groups(x, m, k, group, frac)
-	groups := len(is8)
-	codes := make([]int8, m*k)
-	scales := make([]float32, m*groups)
-	forRows(m, k, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			for g, eight := range is8 {
-				lo, hi := GroupBounds(k, group, g)
-				qmax := float32(7)
-				if eight {
-					qmax = 127
-				}
-				scales[r*groups+g] = quantizeGroup(x[r*k+lo:r*k+hi], qmax, codes[r*k+lo:r*k+hi])
-			}
+	qmax := make([]float32, len(is8))
+	for g, eight := range is8 {
+		qmax[g] = 7
+		if eight {
+			qmax[g] = 127
 		}
-	})
+	}
+	codes, scales := quantizeRows(x, m, k, group, qmax)
 	a := packActivations(codes, m, k, group, is8)
 	a.Scales = scales
 	return a, nil

@@ -25,3 +25,21 @@ func forRows(rows, cols int, f func(r0, r1 int)) {
 	}
 	wg.Wait()
 }
+
+// quantizeRows quantizes x (rows, k), row-major, per row and group g of the
+// given size at qmax[g] (one entry a group): the codes (rows, k) and the
+// scales (rows, groups), rows in parallel.
+func quantizeRows(x []float32, rows, k, group int, qmax []float32) (codes []int8, scales []float32) {
+	groups := len(qmax)
+	codes = make([]int8, rows*k)
+	scales = make([]float32, rows*groups)
+	forRows(rows, k, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			for g, q := range qmax {
+				lo, hi := GroupBounds(k, group, g)
+				scales[r*groups+g] = quantizeGroup(x[r*k+lo:r*k+hi], q, codes[r*k+lo:r*k+hi])
+			}
+		}
+	})
+	return codes, scales
+}

@@ -14,17 +14,11 @@ func QuantizeWeights(w []float32, n, k, group int) (*Weights, error) {
 	if err := checkMatrix(op, "w", w, n, k, group); err != nil {
 		return nil, err
 	}
-	groups := Groups(k, group)
-	codes := make([]int8, n*k)
-	scales := make([]float32, n*groups)
-	forRows(n, k, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			for g := range groups {
-				lo, hi := GroupBounds(k, group, g)
-				scales[r*groups+g] = quantizeGroup(w[r*k+lo:r*k+hi], 7, codes[r*k+lo:r*k+hi])
-			}
-		}
-	})
+	qmax := make([]float32, Groups(k, group))
+	for g := range qmax {
+		qmax[g] = 7
+	}
+	codes, scales := quantizeRows(w, n, k, group, qmax)
 	return &Weights{N: n, K: k, Group: group, Codes: tensor.PackInt4(codes, k), Scales: scales}, nil
 }
 

@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -43,6 +44,9 @@ var (
 	avx512 = isa{"AVX512", 64, ZMM}
 	avx2   = isa{"AVX2", 32, YMM}
 )
+
+// shift is log2 of the floats a vector holds.
+func (s isa) shift() int { return bits.TrailingZeros(uint(s.bytes / 4)) }
 
 // Bounds of the exponent and the gate floor; they must match engine/cpu
 // (exp2f32 and glaGateFloor). 2^-160 and 2^128 round to float32 0 and +Inf,
@@ -346,15 +350,11 @@ func vecKernel(s isa, name, sig, doc string, ptrs []string, setup func(), body f
 	if setup != nil {
 		setup()
 	}
-	shift := 4
-	if s.bytes == 32 {
-		shift = 3
-	}
 	var st []stride
 	for _, p := range r[1:] {
 		st = append(st, stride{p, s.bytes})
 	}
-	loop(name, r[0], shift, func() { body(r[1:]) }, st...)
+	loop(name, r[0], s.shift(), func() { body(r[1:]) }, st...)
 	end()
 }
 
@@ -400,11 +400,7 @@ func dotKernel(s isa) {
 			VXORPS(a, a, a)
 		}
 	}
-	shift := 4
-	if s.bytes == 32 {
-		shift = 3
-	}
-	SHRQ(U8(shift), n)
+	SHRQ(U8(s.shift()), n)
 	odd := GP64()
 	MOVQ(n, odd)
 	SHRQ(U8(1), n)
