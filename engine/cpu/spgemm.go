@@ -63,7 +63,7 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 	if err := p.nestRows(ctx, b, x, y); err != nil {
 		return nil, err
 	}
-	p.keepFor(c.RowPtr)
+	p.keepFor()
 
 	// Symbolic pass: RowPtr[i+1] holds row i's work, then its nnz (rows
 	// without work, which the schedule may leave out, hold 0 already).
@@ -92,9 +92,9 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 	p.keptBytes = keptBytes(kept)
 	if p.checkFill(nnz) != nil { // the numeric pass does without the shortcuts
 		p.keep, p.keptBytes, kept, p.prefix = false, 0, nil, nil
-	}
-	if err := p.checkFill(nnz); err != nil {
-		return nil, err
+		if err := p.checkFill(nnz); err != nil {
+			return nil, err
+		}
 	}
 	c.ColInd, c.Val = allocC[T](nnz)
 

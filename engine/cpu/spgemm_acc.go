@@ -44,18 +44,18 @@ func (ws *spgemmWork[T]) count(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, w i
 	case kindHash:
 		return ws.countHash(b, aCols, min(w, int64(p.cols)))
 	default:
-		if first, last, ok := p.dense(k, b, aCols, w); ok {
-			if n, ok := ws.countNext(p, a, b, i, w); ok {
-				return n
-			}
-			n := ws.countBytemap(p, b, aCols, first, last, w)
-			ws.listedRow = 0
-			if len(ws.pat) > 0 && p.kept(w, int(n)) {
-				ws.listedRow, ws.listedAt = i+1, len(ws.pat)-int(n)
-			}
+		if !p.dense(k, b, aCols, w) {
+			return ws.countBitmap(b, aCols, w, p.cols)
+		}
+		if n, ok := ws.countNext(p, a, b, i, w); ok {
 			return n
 		}
-		return ws.countBitmap(b, aCols, w, p.cols)
+		n := ws.countBytemap(p, b, aCols, w)
+		ws.listedRow = 0
+		if len(ws.pat) > 0 && p.kept(w, int(n)) {
+			ws.listedRow, ws.listedAt = i+1, len(ws.pat)-int(n)
+		}
+		return n
 	}
 }
 
@@ -82,39 +82,38 @@ func (ws *spgemmWork[T]) fill(p *spgemmPlan[T], a, b *sparse.CSR[T], i int, cols
 	case kindHash:
 		return ws.fillHash(b, aCols, aVals, min(int64(len(cols)), w), cols, vals)
 	default:
-		kept := p.kept(w, len(cols))
-		if kept && k == kindBytemap { // a byte-map row, whatever its span
+		switch {
+		case !p.dense(k, b, aCols, w):
+			return ws.fillBitmap(b, aCols, aVals, p.cols, cols, vals)
+		case p.kept(w, len(cols)):
 			return ws.fillKept(p, b, aCols, aVals, cols, vals)
 		}
-		if first, last, ok := p.dense(k, b, aCols, w); ok {
-			if kept {
-				return ws.fillKept(p, b, aCols, aVals, cols, vals)
-			}
-			return ws.fillBytemap(b, aCols, aVals, p.cols, first, last, p.bCanonical, cols, vals)
-		}
-		return ws.fillBitmap(b, aCols, aVals, p.cols, cols, vals)
+		return ws.fillBytemap(b, aCols, aVals, p.cols, p.bCanonical, cols, vals)
 	}
 }
 
 // dense chooses between the two dense accumulators for a row of kind k
-// (kindBitmap or kindBytemap): true for the byte map, with the least and
-// greatest column of the row when B's rows are sorted (the ends of its B
-// rows), else an empty span to widen as the columns come. With sorted rows
-// the byte map is taken whenever the span scans in at most one load per
-// product, which also suits rows narrow next to C (banded matrices). A
-// kind forced by a test stays.
-func (p *spgemmPlan[T]) dense(k rowKind, b *sparse.CSR[T], aCols []int32, w int64) (first, last int32, bytemap bool) {
-	first, last = math.MaxInt32, -1
-	if !p.bCanonical {
-		return first, last, k == kindBytemap
+// (kindBitmap or kindBytemap): true for the byte map. With sorted B rows a
+// bitmap row takes the byte map too when its span, from its least to its
+// greatest column (the ends of its B rows), scans in at most one load per
+// product, which suits rows narrow next to C (banded matrices). Only that
+// case looks at the span; a byte-map row's is found as its B rows are read
+// (spanStart). A kind forced by a test stays.
+func (p *spgemmPlan[T]) dense(k rowKind, b *sparse.CSR[T], aCols []int32, w int64) bool {
+	if k == kindBytemap || !p.bCanonical || p.tune.force != kindEmpty {
+		return k == kindBytemap
 	}
+	first, last := spanStart()
 	for _, kk := range aCols {
 		if lo, hi := b.RowPtr[kk], b.RowPtr[kk+1]; lo < hi {
 			first, last = min(first, b.ColInd[lo]), max(last, b.ColInd[hi-1])
 		}
 	}
-	return first, last, k == kindBytemap || (p.tune.force == kindEmpty && int64(last-first)/8 <= w)
+	return int64(last-first)/8 <= w
 }
+
+// spanStart is the empty span of columns, to widen with each one.
+func spanStart() (first, last int32) { return math.MaxInt32, -1 }
 
 // Short rows: the partial products, sorted by column with an insertion
 // sort (stable, so repeats keep their order), then merged.
@@ -254,18 +253,23 @@ func nested(nest, aCols []int32, t int) bool {
 // on each other when neighbouring columns follow one another (banded
 // matrices, sorted rows); the map is then read eight bytes at a time, each
 // nonzero word giving its columns in order, between the row's least and
-// greatest column only (first and last: known when B's rows are sorted,
-// else tracked per product).
+// greatest column only (first and last: the ends of each B row when B's
+// rows are sorted, else tracked per product).
 
 // countBytemap also lists the row's columns when it keeps them (p.kept).
-func (ws *spgemmWork[T]) countBytemap(p *spgemmPlan[T], b *sparse.CSR[T], aCols []int32, first, last int32, w int64) int64 {
+// A nested B row is skipped, and so is its span: the next row holds it.
+func (ws *spgemmWork[T]) countBytemap(p *spgemmPlan[T], b *sparse.CSR[T], aCols []int32, w int64) int64 {
 	fl := ws.flag[:(p.cols+7)/8*8]
+	first, last := spanStart()
 	for t, k := range aCols {
 		if nested(p.nest, aCols, t) {
 			continue
 		}
 		bc, _ := bRow(b, k)
 		if p.bCanonical { // the loops apart, so the common one tests nothing
+			if len(bc) > 0 {
+				first, last = min(first, bc[0]), max(last, bc[len(bc)-1])
+			}
 			for _, j := range bc {
 				fl[j] = 1
 			}
@@ -289,14 +293,18 @@ func (ws *spgemmWork[T]) countBytemap(p *spgemmPlan[T], b *sparse.CSR[T], aCols 
 	return int64(n)
 }
 
-func (ws *spgemmWork[T]) fillBytemap(b *sparse.CSR[T], aCols []int32, aVals []T, ncols int, first, last int32, sorted bool, cols []int32, vals []T) int {
+func (ws *spgemmWork[T]) fillBytemap(b *sparse.CSR[T], aCols []int32, aVals []T, ncols int, sorted bool, cols []int32, vals []T) int {
 	acc := ws.acc[:ncols]
 	fl := ws.flag[:(ncols+7)/8*8]
+	first, last := spanStart()
 	for t, k := range aCols {
 		av := aVals[t]
 		bc, bv := bRow(b, k)
 		bv = bv[:len(bc)]
 		if sorted {
+			if len(bc) > 0 {
+				first, last = min(first, bc[0]), max(last, bc[len(bc)-1])
+			}
 			for q, j := range bc {
 				acc[j] += av * bv[q]
 				fl[j] = 1

@@ -107,6 +107,7 @@ type spgemmPlan[T sparse.Float] struct {
 	limit      int64
 	work       int64 // multiply-adds, half the FLOP count
 	maxRowWork int64 // the largest row's
+	bound      int64 // sum over rows of min(work, cols): nnz(C) at most
 	valBytes   int64 // sizeof(T)
 	workers    int
 	bCanonical bool // B's rows sorted without repeats (kindCopy is exact)
@@ -228,6 +229,9 @@ func (p *spgemmPlan[T]) wsBytes(s wsSizes, numeric bool) (int64, bool) {
 }
 
 func (p *spgemmPlan[T]) over(need int64, ok bool, format string, args ...any) error {
+	if ok && need <= p.limit {
+		return nil
+	}
 	what := fmt.Sprintf(format, args...)
 	if !ok {
 		return errs.Limit("spgemm", "%dx%d product with %d flops: %s overflows int64 bytes", p.rows, p.cols, 2*p.work, what)
@@ -307,6 +311,7 @@ func (p *spgemmPlan[T]) classify(ctx context.Context, b *Backend, x, y *sparse.C
 			k := p.kind(int(x.RowPtr[i+1]-x.RowPtr[i]), w)
 			part.kinds[k] = true
 			part.maxRowWork = max(part.maxRowWork, w)
+			part.bound += min(w, denseCols)
 			part.classes[bits.Len64(uint64(w))]++
 			switch k {
 			case kindShort:
@@ -324,6 +329,7 @@ func (p *spgemmPlan[T]) classify(ctx context.Context, b *Backend, x, y *sparse.C
 			p.classes[c] += n
 		}
 		p.maxRowWork = max(p.maxRowWork, part.maxRowWork)
+		p.bound += part.bound // bound <= work <= MaxInt64/2: no overflow
 		p.ws.short = max(p.ws.short, part.ws.short)
 		p.ws.hashSlots = max(p.ws.hashSlots, part.ws.hashSlots)
 	})
@@ -354,24 +360,30 @@ func (p *spgemmPlan[T]) accName() string {
 	return strings.Join(names, "+")
 }
 
+// passBytes is what a pass holds: row pointers, the row order, the kept
+// columns, nest and prefix, the accumulators, and nnz entries of C.
+func (p *spgemmPlan[T]) passBytes(numeric bool, nnz int64) (int64, bool) {
+	acc, ok := p.wsBytes(p.ws, numeric)
+	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1, nnz, 4+p.valBytes)
+	return need, ok && ok2
+}
+
 // checkCount checks the symbolic pass: row pointers, the row order and the
 // accumulators.
 func (p *spgemmPlan[T]) checkCount() error {
-	acc, ok := p.wsBytes(p.ws, false)
-	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1)
-	return p.over(need, ok && ok2, "the symbolic pass (%s accumulators)", p.accName())
+	need, ok := p.passBytes(false, 0)
+	return p.over(need, ok, "the symbolic pass (%s accumulators)", p.accName())
 }
 
 // checkFill checks the numeric pass: C at its exact size as well, or at
 // its bound in one pass.
 func (p *spgemmPlan[T]) checkFill(nnz int64) error {
-	acc, ok := p.wsBytes(p.ws, true)
-	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1, nnz, 4+p.valBytes)
+	need, ok := p.passBytes(true, nnz)
 	what := "C with %d entries and %s accumulators"
 	if p.onePass {
 		what = "C with at most %d entries and %s accumulators"
 	}
-	return p.over(need, ok && ok2 && nnz <= math.MaxInt, what, nnz, p.accName())
+	return p.over(need, ok && nnz <= math.MaxInt, what, nnz, p.accName())
 }
 
 // nestRows finds, for the byte-map rows' counts, the runs of B's rows that
@@ -436,17 +448,12 @@ func subset(a, b []int32) bool {
 // keepFor decides whether byte-map rows may keep their columns from the
 // symbolic pass for the numeric one (kept): when any row takes the byte
 // map and the lists fit the memory limit at their bound, 4 bytes for each
-// of min(sum(min(work, cols)), work/keepRatio) entries. rowPtr[i+1] holds
-// row i's work.
-func (p *spgemmPlan[T]) keepFor(rowPtr []int64) {
+// of min(p.bound, work/keepRatio) entries.
+func (p *spgemmPlan[T]) keepFor() {
 	if !p.ws.bytemap || p.tune.noKeep || p.onePass {
 		return
 	}
-	cols, bound := int64(p.cols), int64(0)
-	for _, w := range rowPtr[1:] {
-		bound += min(w, cols)
-	}
-	p.keptBytes = 4 * min(bound, p.work/keepRatio) // bound <= work <= MaxInt64/2: no overflow
+	p.keptBytes = 4 * min(p.bound, p.work/keepRatio) // bound <= work <= MaxInt64/2: no overflow
 	if p.checkCount() != nil {
 		p.keptBytes = 0
 		return
@@ -464,13 +471,12 @@ func (p *spgemmPlan[T]) kept(w int64, n int) bool {
 }
 
 // tryOnePass decides whether to skip the symbolic pass, and returns the
-// bound on nnz(C) then: the sum over rows of min(work, cols). That pays
-// when few partial products share a column (random sparse products: C
-// holds nearly one entry per product), so the bound is close to nnz(C);
-// then C is allocated at the bound and compacted, where the symbolic pass
-// would read all of B once more. A sample of rows, counted exactly,
-// estimates how close. rowPtr[i+1] holds row i's work; pool lends the
-// sample its accumulator.
+// bound on nnz(C) then (p.bound). That pays when few partial products
+// share a column (random sparse products: C holds nearly one entry per
+// product), so the bound is close to nnz(C); then C is allocated at the
+// bound and compacted, where the symbolic pass would read all of B once
+// more. A sample of rows, counted exactly, estimates how close. rowPtr[i+1]
+// holds row i's work; pool lends the sample its accumulator.
 func (p *spgemmPlan[T]) tryOnePass(x, y *sparse.CSR[T], rowPtr []int64, pool *spgemmPool) (int64, bool) {
 	least := int64(onePassWork)
 	if p.tune.onePassWork > 0 {
@@ -480,10 +486,6 @@ func (p *spgemmPlan[T]) tryOnePass(x, y *sparse.CSR[T], rowPtr []int64, pool *sp
 		return 0, false
 	}
 	cols := int64(p.cols)
-	bound := int64(0)
-	for _, w := range rowPtr[1:] {
-		bound += min(w, cols)
-	}
 	w := getWork[T](pool)
 	defer putWork(pool, w)
 	w.prepare(&p.ws, false)
@@ -499,11 +501,11 @@ func (p *spgemmPlan[T]) tryOnePass(x, y *sparse.CSR[T], rowPtr []int64, pool *sp
 		}
 	}
 	p.onePass = true
-	if p.checkFill(bound) != nil { // the exact size may fit where the bound does not
+	if p.checkFill(p.bound) != nil { // the exact size may fit where the bound does not
 		p.onePass = false
 		return 0, false
 	}
-	return bound, true
+	return p.bound, true
 }
 
 // schedule orders the rows (when skewed) and cuts them into chunks of about
