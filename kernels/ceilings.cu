@@ -31,10 +31,8 @@
 // are a small share of the issued instructions (they would be 3 per 8 FMAs rolled).
 #if defined(__CUDACC__)
 #define CEIL_ITERS _Pragma("unroll 4")
-#define CEIL_UNROLL _Pragma("unroll")
 #else
 #define CEIL_ITERS
-#define CEIL_UNROLL
 #endif
 
 namespace ceil_ {
@@ -44,22 +42,23 @@ namespace ceil_ {
 // warps per sub-partition keep the tensor cores busy; 8 FMA chains cover the FMA pipeline's ~4 cycles.
 constexpr int kChains = 8;
 
-template <class Pack, class Mma>
-MM_DEVICE void mma_loop(const float* in, float* out, int iters, Pack pack, Mma mma) {
-  const float a = in[0], b = in[1];
-  uint32_t fa[4], fb[2];
-  pack(a, b, fa, fb);
-  float d[kChains][4];
-  CEIL_UNROLL
+// mma_loop runs kChains chains of `iters` mma (d = a * b + d) over A and B fragments whose registers
+// all hold pack(in[0]) and pack(in[1]), and writes the sum of its accumulators (Acc: float or int).
+template <class Acc, class Pack, class Mma>
+MM_DEVICE void mma_loop(const float* in, Acc* out, int iters, Pack pack, Mma mma) {
+  const uint32_t ra = pack(in[0]), rb = pack(in[1]);
+  const uint32_t fa[4] = {ra, ra, ra, ra}, fb[2] = {rb, rb};
+  Acc d[kChains][4];
+  MM_UNROLL
   for (int c = 0; c < kChains; c++)
-    for (int i = 0; i < 4; i++) d[c][i] = 0.0f;
+    for (int i = 0; i < 4; i++) d[c][i] = Acc(0);
   CEIL_ITERS
   for (int it = 0; it < iters; it++) {
-    CEIL_UNROLL
+    MM_UNROLL
     for (int c = 0; c < kChains; c++) mma(d[c], fa, fb);
   }
-  float s = 0.0f;
-  CEIL_UNROLL
+  Acc s = Acc(0);
+  MM_UNROLL
   for (int c = 0; c < kChains; c++) s += d[c][0] + d[c][1] + d[c][2] + d[c][3];
   out[blockIdx.x * blockDim.x + threadIdx.x] = s;
 }
@@ -75,70 +74,48 @@ extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long
 extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters)
 {
   ceil_::mma_loop(
-      in, out, iters,
-      [](float a, float b, uint32_t (&fa)[4], uint32_t (&fb)[2]) {
-        for (int i = 0; i < 4; i++) fa[i] = mm::pack_half2(a, a);
-        for (int i = 0; i < 2; i++) fb[i] = mm::pack_half2(b, b);
-      },
+      in, out, iters, [](float x) { return mm::pack_half2(x, x); },
       [](float (&d)[4], const uint32_t (&fa)[4], const uint32_t (&fb)[2]) { mm::mma_m16n8k16_f16(d, fa, fb, d); });
 }
 
 extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters)
 {
   ceil_::mma_loop(
-      in, out, iters,
-      [](float a, float b, uint32_t (&fa)[4], uint32_t (&fb)[2]) {
-        for (int i = 0; i < 4; i++) fa[i] = mm::pack_bf162(a, a);
-        for (int i = 0; i < 2; i++) fb[i] = mm::pack_bf162(b, b);
-      },
+      in, out, iters, [](float x) { return mm::pack_bf162(x, x); },
       [](float (&d)[4], const uint32_t (&fa)[4], const uint32_t (&fb)[2]) { mm::mma_m16n8k16_bf16(d, fa, fb, d); });
 }
 
 extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters)
 {
   ceil_::mma_loop(
-      in, out, iters,
-      [](float a, float b, uint32_t (&fa)[4], uint32_t (&fb)[2]) {
-        for (int i = 0; i < 4; i++) fa[i] = mm::to_tf32(a);
-        for (int i = 0; i < 2; i++) fb[i] = mm::to_tf32(b);
-      },
+      in, out, iters, [](float x) { return mm::to_tf32(x); },
       [](float (&d)[4], const uint32_t (&fa)[4], const uint32_t (&fb)[2]) { mm::mma_m16n8k8_tf32(d, fa, fb, d); });
 }
 
 extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters)
 {
-  const int a = int(in[0]), b = int(in[1]);
-  uint32_t fa[4], fb[2];
-  for (int i = 0; i < 4; i++) fa[i] = mm::pack_s8x4(a, a, a, a);
-  for (int i = 0; i < 2; i++) fb[i] = mm::pack_s8x4(b, b, b, b);
-  int d[ceil_::kChains][4];
-  CEIL_UNROLL
-  for (int c = 0; c < ceil_::kChains; c++)
-    for (int i = 0; i < 4; i++) d[c][i] = 0;
-  CEIL_ITERS
-  for (int it = 0; it < iters; it++) {
-    CEIL_UNROLL
-    for (int c = 0; c < ceil_::kChains; c++) mm::mma_m16n8k32_s8(d[c], fa, fb, d[c]);
-  }
-  int s = 0;
-  CEIL_UNROLL
-  for (int c = 0; c < ceil_::kChains; c++) s += d[c][0] + d[c][1] + d[c][2] + d[c][3];
-  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
+  ceil_::mma_loop(
+      in, out, iters,
+      [](float x) {
+        const int v = int(x);
+        return mm::pack_s8x4(v, v, v, v);
+      },
+      [](int (&d)[4], const uint32_t (&fa)[4], const uint32_t (&fb)[2]) { mm::mma_m16n8k32_s8(d, fa, fb, d); });
 }
 
 extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters)
 {
   const float a = in[0], b = in[1];
   float x[ceil_::kChains];
-  CEIL_UNROLL
+  MM_UNROLL
   for (int c = 0; c < ceil_::kChains; c++) x[c] = 0.0f;
   CEIL_ITERS
   for (int it = 0; it < iters; it++) {
-    CEIL_UNROLL
+    MM_UNROLL
     for (int c = 0; c < ceil_::kChains; c++) x[c] = fmaf(x[c], a, b);
   }
   float s = 0.0f;
-  CEIL_UNROLL
+  MM_UNROLL
   for (int c = 0; c < ceil_::kChains; c++) s += x[c];
   out[blockIdx.x * blockDim.x + threadIdx.x] = s;
 }

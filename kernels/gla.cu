@@ -20,13 +20,11 @@
 //   scale      the query scale (the caller resolves the default K^-0.5)
 #include "include/mm_cuda.h"
 
-// Loops over register arrays must be unrolled, or the arrays go to local memory; GLA_ROLLED keeps a
-// loop with a constant trip count rolled where unrolling would only grow the code.
+// GLA_ROLLED keeps a loop with a constant trip count rolled where unrolling would only grow the code
+// (register arrays' loops are unrolled with MM_UNROLL, or the arrays go to local memory).
 #if defined(__CUDACC__)
-#define GLA_UNROLL _Pragma("unroll")
 #define GLA_ROLLED _Pragma("unroll 1")
 #else
-#define GLA_UNROLL
 #define GLA_ROLLED
 #endif
 
@@ -463,9 +461,9 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
   const long long lane_off = ((long long)n * H + h) * K * V + (long long)(k0 + 2 * tq) * V + vw + gq;
   const int klim = K - k0 - 2 * tq, vlim = V - vw - gq;
   float S[NKN][4];
-  GLA_UNROLL
+  MM_UNROLL
   for (int kn = 0; kn < NKN; kn++)
-    GLA_UNROLL
+    MM_UNROLL
     for (int i = 0; i < 4; i++) {
       const int kr = 8 * kn + (i & 1), vc = 8 * (i >> 1);
       S[kn][i] = h0 && active && kr < klim && vc < vlim ? h0[lane_off + kr * V + vc] : 0.0f;
@@ -497,7 +495,7 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
     __syncthreads();
     {
       float G[kSubs];
-      GLA_UNROLL
+      MM_UNROLL
       for (int s = 0; s < kSubs; s++) G[s] = s < NS ? float(sGs[s * KT + pkey]) : 0.0f;
       if (pgrp == 0) {
         sDec[pkey] = exp2f(G[1]);
@@ -507,7 +505,7 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
       }
       for (int s = pgrp; s < NS; s += NG) {
         float pre = 0.0f, suf = 0.0f;
-        GLA_UNROLL
+        MM_UNROLL
         for (int u = 0; u < kSubs; u++) {
           if (u < s) pre += G[u];
           if (u > s) suf += G[u];
@@ -548,7 +546,7 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
       for (int s = tid >> 7; s < NS; s += NT / 128) {
         const int base = kSub * s;
         float kp[NV][4];  // k_j times the decay from row j to the current row
-        GLA_UNROLL
+        MM_UNROLL
         for (int m = 0; m < NV; m++) {
           const int key = 4 * kg + 32 * m;
           if (key < KT) {
@@ -562,19 +560,19 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
         for (int i = jw; i < kSub; i++) {  // the same rows for the whole warp: loads are broadcasts
           const int row = (base + i) * LDT;
           float sum = 0.0f;
-          GLA_UNROLL
+          MM_UNROLL
           for (int m = 0; m < NV; m++) {
             const int key = 4 * kg + 32 * m;
             if (key < KT && i >= j) {
               if (i > j) {
                 float a[4];
                 load4(a, sAd + row + key);
-                GLA_UNROLL
+                MM_UNROLL
                 for (int e = 0; e < 4; e++) kp[m][e] *= a[e];
               }
               float x[4];
               load4(x, sQr + row + key);
-              GLA_UNROLL
+              MM_UNROLL
               for (int e = 0; e < 4; e++) sum = fmaf(x[e], kp[m][e], sum);
             }
           }
@@ -597,16 +595,16 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
           Ops::load_a(a, sQ2, LDT, kSub * s, ks * KK, lane);
         else  // (2,0): 2^G_1; (3,1): 2^G_2; (3,0): 2^(G_1+G_2)
           Ops::load_a_scaled(a, sQ2, LDT, kSub * s, ks * KK, lane, sDec + (s == 2 ? 0 : J == 1 ? KT : 2 * KT));
-        GLA_UNROLL
+        MM_UNROLL
         for (int nt = 0; nt < 2; nt++) {
           typename Ops::B b;
           Ops::load_b_nk(b, sK2, LDT, kSub * J + 8 * nt, ks * KK, lane);
           Ops::mma(acc[nt], a, b);
         }
       }
-      GLA_UNROLL
+      MM_UNROLL
       for (int nt = 0; nt < 2; nt++)
-        GLA_UNROLL
+        MM_UNROLL
         for (int hf = 0; hf < 2; hf++)
           store2(sA + (kSub * s + gq + 8 * hf) * kLdA + kSub * J + 8 * nt + 2 * tq, acc[nt][2 * hf],
                  acc[nt][2 * hf + 1]);
@@ -622,12 +620,12 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
       // ---- output rows of sub-chunk s: Q1_s S + sum_{J <= s} A[s][J] V_J ----
       for (int s = 0; s < NS; s++) {
         float acc[2][4] = {};
-        GLA_UNROLL
+        MM_UNROLL
         for (int ks = 0; ks < NKS; ks++) {
           if (ks * KK < nk) {
             typename Ops::A a;
             Ops::load_a(a, sQ1, LDT, kSub * s, ks * KK, lane);
-            GLA_UNROLL
+            MM_UNROLL
             for (int vn = 0; vn < 2; vn++) {
               typename Ops::B b;
               Ops::b_from_state(b, S, ks, vn);
@@ -636,11 +634,11 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
           }
         }
         for (int J = 0; J <= s; J++) {
-          GLA_UNROLL
+          MM_UNROLL
           for (int kk = 0; kk < kSub / KK; kk++) {
             typename Ops::A a;
             Ops::load_a(a, sA, kLdA, kSub * s, kSub * J + kk * KK, lane);
-            GLA_UNROLL
+            MM_UNROLL
             for (int vn = 0; vn < 2; vn++) {
               typename Ops::B b;
               Ops::load_b_kn(b, sV, LDV, kSub * J + kk * KK, 16 * warp + 8 * vn, lane);
@@ -648,9 +646,9 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
             }
           }
         }
-        GLA_UNROLL
+        MM_UNROLL
         for (int vn = 0; vn < 2; vn++)
-          GLA_UNROLL
+          MM_UNROLL
           for (int hf = 0; hf < 2; hf++) {  // rows g, g + 8; columns 2t, 2t + 1 (a pair store when V is even)
             const int row = kSub * s + gq + 8 * hf, col = vw + 8 * vn + 2 * tq;
             if (row >= Lc || col >= V) continue;
@@ -673,17 +671,17 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
           }
       }
       // ---- state: S^T = S^T diag(2^B) + V^T K1 ----
-      GLA_UNROLL
+      MM_UNROLL
       for (int kn = 0; kn < NKN; kn++) {
         const float d0 = sDec[3 * KT + 8 * kn + 2 * tq], d1 = sDec[3 * KT + 8 * kn + 2 * tq + 1];
         S[kn][0] *= d0, S[kn][1] *= d1, S[kn][2] *= d0, S[kn][3] *= d1;
       }
       for (int s = 0; s < NS; s++) {
-        GLA_UNROLL
+        MM_UNROLL
         for (int kk = 0; kk < kSub / KK; kk++) {
           typename Ops::A a;
           Ops::load_a_t(a, sV, LDV, 16 * warp, kSub * s + kk * KK, lane);
-          GLA_UNROLL
+          MM_UNROLL
           for (int kn = 0; kn < NKN; kn++) {
             if (8 * kn < nk) {
               typename Ops::B b;
@@ -702,9 +700,9 @@ MM_DEVICE void chunk_fwd(const T* q, const T* k, const T* v, const T* g, T* o, f
   }
 
   if (ht && active) {
-    GLA_UNROLL
+    MM_UNROLL
     for (int kn = 0; kn < NKN; kn++)
-      GLA_UNROLL
+      MM_UNROLL
       for (int i = 0; i < 4; i++) {
         const int kr = 8 * kn + (i & 1), vc = 8 * (i >> 1);
         if (kr < klim && vc < vlim) ht[lane_off + kr * V + vc] = S[kn][i];

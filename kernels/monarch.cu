@@ -66,12 +66,6 @@ extern "C" __global__ void monarch_fwd_f32(const float* x, const float* w1, cons
 // the fly permutations are index maps applied while staging or storing) and where results go.
 // ======================================================================================================
 
-// Loops over fragment registers must be unrolled, or the accumulators go to local memory.
-#if defined(__CUDACC__)
-#define MONARCH_UNROLL _Pragma("unroll")
-#else
-#define MONARCH_UNROLL
-#endif
 
 namespace monarch {
 
@@ -138,17 +132,17 @@ MM_DEVICE void warp_mma(float (&acc)[MT][NT][4], PA sA, int lda, PB sB, int ldb,
     const int g = lane >> 2, c = (lane & 3) * 2;
     for (int k = 0; k < kend; k++) {
       float a[MT][2];
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int mt = 0; mt < MT; mt++) {
         a[mt][0] = lds<T>(sA, (m0 + 16 * mt + g) * lda + k);
         a[mt][1] = lds<T>(sA, (m0 + 16 * mt + g + 8) * lda + k);
       }
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int nt = 0; nt < NT; nt++) {
         if (nt >= nt_valid) break;
         const float b0 = lds<T>(sB, (n0 + 8 * nt + c) * ldb + k);
         const float b1 = lds<T>(sB, (n0 + 8 * nt + c + 1) * ldb + k);
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int mt = 0; mt < MT; mt++) {
           acc[mt][nt][0] = fmaf(a[mt][0], b0, acc[mt][nt][0]);
           acc[mt][nt][1] = fmaf(a[mt][0], b1, acc[mt][nt][1]);
@@ -163,19 +157,19 @@ MM_DEVICE void warp_mma(float (&acc)[MT][NT][4], PA sA, int lda, PB sB, int ldb,
     using L = mm::layout::M16N8K8Tf32;
     for (int k0 = 0; k0 < kend; k0 += L::K) {
       uint32_t a[MT][4];
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int mt = 0; mt < MT; mt++)
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int i = 0; i < 4; i++)
           a[mt][i] = mm::to_tf32(lds<T>(sA, (m0 + 16 * mt + L::a_row(lane, i)) * lda + k0 + L::a_col(lane, i)));
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int nt = 0; nt < NT; nt++) {
         if (nt >= nt_valid) break;
         uint32_t b[2];
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int i = 0; i < 2; i++)
           b[i] = mm::to_tf32(lds<T>(sB, (n0 + 8 * nt + L::b_col(lane, i)) * ldb + k0 + L::b_row(lane, i)));
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int mt = 0; mt < MT; mt++) mm::mma_m16n8k8_tf32(acc[mt][nt], a[mt], b, acc[mt][nt]);
       }
     }
@@ -185,32 +179,19 @@ MM_DEVICE void warp_mma(float (&acc)[MT][NT][4], PA sA, int lda, PB sB, int ldb,
     // B is stored n-major, which is the column-major K x N operand mma wants.
     for (int k0 = 0; k0 < kend; k0 += 16) {
       uint32_t a[MT][4];
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int mt = 0; mt < MT; mt++)
         mm::ldmatrix_x4<T>(a[mt], sA + (m0 + 16 * mt + (lane & 15)) * lda + k0 + (lane >> 4) * 8);
-      MONARCH_UNROLL
+      MM_UNROLL
       for (int nt = 0; nt < NT; nt++) {
         if (nt >= nt_valid) break;
         uint32_t b[2];
         mm::ldmatrix_x2<T>(b, sB + (n0 + 8 * nt + (lane & 7)) * ldb + k0 + ((lane >> 3) & 1) * 8);
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int mt = 0; mt < MT; mt++) mma_half(acc[mt][nt], a[mt], b, T{});
       }
     }
   }
-}
-
-// Calls f(m, n, value) for each accumulator element of a warp_mma piece, m and n relative to the tile.
-template <int MT, int NT, class F>
-MM_DEVICE void for_acc(const float (&acc)[MT][NT][4], int m0, int n0, F&& f) {
-  using C = mm::layout::AccM16N8;
-  const int lane = threadIdx.x & 31;
-  MONARCH_UNROLL
-  for (int mt = 0; mt < MT; mt++)
-    MONARCH_UNROLL
-    for (int nt = 0; nt < NT; nt++)
-      MONARCH_UNROLL
-      for (int i = 0; i < 4; i++) f(m0 + 16 * mt + C::row(lane, i), n0 + 8 * nt + C::col(lane, i), acc[mt][nt][i]);
 }
 
 // A tile of a global matrix: element (i, j), for i < rows and j < cols, is at base[i * ld + perm(c0 + j)];
@@ -257,10 +238,10 @@ MM_DEVICE void stage_t(PS s, int lds_, const GTile<T>& g, int rows_pad, int cols
       const int i = c / cpr, j = c % cpr * E;
       if (i < g.rows && j < g.cols) {
         const uint4 v = mm::load_vec<uint4>(g.at(i, j));
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int e = 0; e < E; e++) s[(j + e) * lds_ + i] = unpack<T>(v, e);
       } else {
-        MONARCH_UNROLL
+        MM_UNROLL
         for (int e = 0; e < E; e++) s[(j + e) * lds_ + i] = from_f<T>(0.0f);
       }
     }
@@ -352,7 +333,7 @@ MM_DEVICE void fused(const T* x, const T* w1, const T* w2, T* y, int batch, int 
       const int m0 = job % mt * 16, n0 = job / mt * 16;
       float acc[1][2][4] = {};
       warp_mma<T, TC, 1, 2>(acc, sa, lda, sb, ldb, m0, n0, kend, nt8 - job / mt * 2);
-      for_acc<1, 2>(acc, m0, n0, [&](int mm_, int nn, float v) {
+      mm::for_acc<1, 2>(acc, m0, n0, [&](int mm_, int nn, float v) {
         if (nn < ncols) epilogue(mm_, nn, v);
       });
     }
@@ -444,7 +425,7 @@ MM_DEVICE void bgemm(const T* a, const T* w, T* c, int batch, int nblk, int N, i
         warp_mma<T, TC, 2, 4>(acc, sA + buf * BM * LD, LD, sB + buf * BN * LD, LD, wm * 32, wn * 32, BK, nvalid);
       __syncthreads();
     }
-    for_acc<2, 4>(acc, wm * 32, n0 + wn * 32, [&](int mm_, int j, float v) {
+    mm::for_acc<2, 4>(acc, wm * 32, n0 + wn * 32, [&](int mm_, int j, float v) {
       if (mm_ < rows && j < N) c[(b0 + mm_) * ldc + perm(blk * N + j, cL, cR)] = from_f<T>(v);
     });
   }
@@ -494,7 +475,7 @@ MM_DEVICE void wgrad(const T* g, const T* h, float* ws, int batch, int nblk, int
     __syncthreads();
   }
   float* out = ws + ((long long)z * nblk + blk) * NJ * NI;
-  for_acc<2, 4>(acc, j0 + wm * 32, i0 + wn * 32, [&](int j, int i, float v) {
+  mm::for_acc<2, 4>(acc, j0 + wm * 32, i0 + wn * 32, [&](int j, int i, float v) {
     if (j < NJ && i < NI) out[(long long)j * NI + i] = v;
   });
 }

@@ -48,14 +48,10 @@ MM_DEVICE unsigned insert(KP keys, unsigned mask, int col, bool& fresh) {
   }
 }
 
-// clear empties n slots (keys, and values when vals is not null), lane by lane.
-template <class KP>
-MM_DEVICE void clear_keys(KP keys, unsigned n, int lane, int g) {
-  for (unsigned i = lane; i < n; i += g) keys[i] = kEmpty;
-}
-template <class VP, class T>
-MM_DEVICE void clear_vals(VP vals, unsigned n, int lane, int g) {
-  for (unsigned i = lane; i < n; i += g) vals[i] = T(0);
+// fill sets n slots of a table (keys to kEmpty, values to 0), the group's g lanes striding over them.
+template <class P, class T>
+MM_DEVICE void fill(P p, unsigned n, T v, int lane, int g) {
+  for (unsigned i = lane; i < n; i += g) p[i] = v;
 }
 
 // count_row inserts row's columns into keys and returns how many this lane inserted first. The group's g
@@ -83,8 +79,8 @@ MM_DEVICE void fill_row(KP keys, VP vals, int log2s, bool valid, int row, int la
                         const int* acol, const T* aval, const long long* brp, const int* bcol, const T* bval,
                         const long long* crp, int* ccol, T* cval) {
   const unsigned S = 1u << log2s, mask = S - 1;
-  clear_keys(keys, S, lane, g);
-  clear_vals<VP, T>(vals, S, lane, g);
+  fill(keys, S, kEmpty, lane, g);
+  fill(vals, S, T(0), lane, g);
   __syncthreads();
   if (valid) {
     for (long long p = arp[row]; p < arp[row + 1]; p++) {
@@ -162,7 +158,7 @@ extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* 
   MM_DYNAMIC_SHARED(int, keys);  // [rows_per_block][S]
   const int S = 1 << log2s, g = blockDim.x / rows_per_block;
   const int r = threadIdx.x / g, lane = threadIdx.x % g;
-  spgemm::clear_keys(keys + r * S, S, lane, g);
+  spgemm::fill(keys + r * S, S, spgemm::kEmpty, lane, g);
   __syncthreads();
   const int idx = blockIdx.x * rows_per_block + r;
   if (idx < nrows) {
@@ -177,7 +173,7 @@ extern "C" __global__ void spgemm_count_global(const long long* arp, const int* 
   const unsigned S = 1u << log2s;
   int* keys = table + ((long long)blockIdx.x << log2s);
   for (int idx = blockIdx.x; idx < nrows; idx += gridDim.x) {
-    spgemm::clear_keys(keys, S, threadIdx.x, blockDim.x);
+    spgemm::fill(keys, S, spgemm::kEmpty, threadIdx.x, blockDim.x);
     __syncthreads();
     const int row = rows[idx];
     const int n = spgemm::count_row(keys, S - 1, arp, acol, brp, bcol, row, threadIdx.x, blockDim.x);

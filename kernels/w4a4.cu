@@ -128,13 +128,9 @@ MM_DEVICE void gemm(const unsigned char* a, const unsigned char* w, const int* i
     __syncthreads();  // buffer buf is read; stage t + 2 may refill it
   }
   if (!busy) return;
-  for (int mt = 0; mt < MT; mt++)
-    for (int nt = 0; nt < NT; nt++)
-      for (int i = 0; i < 4; i++) {
-        const int r = m0 + wm0 + 16 * mt + mm::layout::AccM16N8::row(lane, i);
-        const int c = n0 + wn0 + 8 * nt + mm::layout::AccM16N8::col(lane, i);
-        if (r < M && c < N) y[(long long)r * N + c] = acc[mt][nt][i];
-      }
+  mm::for_acc(acc, m0 + wm0, n0 + wn0, [&](int r, int c, float v) {
+    if (r < M && c < N) y[(long long)r * N + c] = v;
+  });
 }
 
 }  // namespace w4a4

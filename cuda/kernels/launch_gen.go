@@ -54,140 +54,140 @@ func Names() []string {
 	}
 }
 
-// CeilCopyF32 launches ceil_copy_f32 (kernels/ceilings.cu:69):
+// CeilCopyF32 launches ceil_copy_f32 (kernels/ceilings.cu:68):
 //
 //	extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long n4)
 func CeilCopyF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, src device.Ptr, dst device.Ptr, n4 int64) error {
 	return d.Launch("ceil_copy_f32", grid, block, smem, s, device.PtrArg(src), device.PtrArg(dst), device.Int64Arg(n4))
 }
 
-// CeilMmaF16 launches ceil_mma_f16 (kernels/ceilings.cu:75):
+// CeilMmaF16 launches ceil_mma_f16 (kernels/ceilings.cu:74):
 //
 //	extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters)
 func CeilMmaF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
 	return d.Launch("ceil_mma_f16", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
 }
 
-// CeilMmaBf16 launches ceil_mma_bf16 (kernels/ceilings.cu:86):
+// CeilMmaBf16 launches ceil_mma_bf16 (kernels/ceilings.cu:81):
 //
 //	extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters)
 func CeilMmaBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
 	return d.Launch("ceil_mma_bf16", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
 }
 
-// CeilMmaTf32 launches ceil_mma_tf32 (kernels/ceilings.cu:97):
+// CeilMmaTf32 launches ceil_mma_tf32 (kernels/ceilings.cu:88):
 //
 //	extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters)
 func CeilMmaTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
 	return d.Launch("ceil_mma_tf32", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
 }
 
-// CeilMmaS8 launches ceil_mma_s8 (kernels/ceilings.cu:108):
+// CeilMmaS8 launches ceil_mma_s8 (kernels/ceilings.cu:95):
 //
 //	extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters)
 func CeilMmaS8(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
 	return d.Launch("ceil_mma_s8", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
 }
 
-// CeilFmaF32 launches ceil_fma_f32 (kernels/ceilings.cu:129):
+// CeilFmaF32 launches ceil_fma_f32 (kernels/ceilings.cu:106):
 //
 //	extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters)
 func CeilFmaF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, in device.Ptr, out device.Ptr, iters int32) error {
 	return d.Launch("ceil_fma_f32", grid, block, smem, s, device.PtrArg(in), device.PtrArg(out), device.Int32Arg(iters))
 }
 
-// GlaRecurrentF32 launches gla_recurrent_f32 (kernels/gla.cu:728):
+// GlaRecurrentF32 launches gla_recurrent_f32 (kernels/gla.cu:726):
 //
 //	extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_f32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaRecurrentF16 launches gla_recurrent_f16 (kernels/gla.cu:732):
+// GlaRecurrentF16 launches gla_recurrent_f16 (kernels/gla.cu:730):
 //
 //	extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_f16", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaRecurrentBf16 launches gla_recurrent_bf16 (kernels/gla.cu:736):
+// GlaRecurrentBf16 launches gla_recurrent_bf16 (kernels/gla.cu:734):
 //
 //	extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state)
 func GlaRecurrentBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, state device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32, loadState int32) error {
 	return d.Launch("gla_recurrent_bf16", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(state), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale), device.Int32Arg(loadState))
 }
 
-// GlaChunkF32K32 launches gla_chunk_f32_k32 (kernels/gla.cu:742):
+// GlaChunkF32K32 launches gla_chunk_f32_k32 (kernels/gla.cu:740):
 //
 //	extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF32K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f32_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF32K64 launches gla_chunk_f32_k64 (kernels/gla.cu:746):
+// GlaChunkF32K64 launches gla_chunk_f32_k64 (kernels/gla.cu:744):
 //
 //	extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF32K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f32_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K32 launches gla_chunk_f16_k32 (kernels/gla.cu:752):
+// GlaChunkF16K32 launches gla_chunk_f16_k32 (kernels/gla.cu:750):
 //
 //	extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K64 launches gla_chunk_f16_k64 (kernels/gla.cu:756):
+// GlaChunkF16K64 launches gla_chunk_f16_k64 (kernels/gla.cu:754):
 //
 //	extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkF16K128 launches gla_chunk_f16_k128 (kernels/gla.cu:760):
+// GlaChunkF16K128 launches gla_chunk_f16_k128 (kernels/gla.cu:758):
 //
 //	extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkF16K128(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_f16_k128", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K32 launches gla_chunk_bf16_k32 (kernels/gla.cu:766):
+// GlaChunkBf16K32 launches gla_chunk_bf16_k32 (kernels/gla.cu:764):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k32", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K64 launches gla_chunk_bf16_k64 (kernels/gla.cu:770):
+// GlaChunkBf16K64 launches gla_chunk_bf16_k64 (kernels/gla.cu:768):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k64", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkBf16K128 launches gla_chunk_bf16_k128 (kernels/gla.cu:774):
+// GlaChunkBf16K128 launches gla_chunk_bf16_k128 (kernels/gla.cu:772):
 //
 //	extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale)
 func GlaChunkBf16K128(d device.Device, s device.Stream, grid, block device.Dim3, smem int, q device.Ptr, k device.Ptr, v device.Ptr, g device.Ptr, o device.Ptr, oPart device.Ptr, h0 device.Ptr, ht device.Ptr, cuSeqlens32 device.Ptr, cuSeqlens64 device.Ptr, T int32, H int32, K int32, V int32, scale float32) error {
 	return d.Launch("gla_chunk_bf16_k128", grid, block, smem, s, device.PtrArg(q), device.PtrArg(k), device.PtrArg(v), device.PtrArg(g), device.PtrArg(o), device.PtrArg(oPart), device.PtrArg(h0), device.PtrArg(ht), device.PtrArg(cuSeqlens32), device.PtrArg(cuSeqlens64), device.Int32Arg(T), device.Int32Arg(H), device.Int32Arg(K), device.Int32Arg(V), device.Float32Arg(scale))
 }
 
-// GlaChunkReduceF32 launches gla_chunk_reduce_f32 (kernels/gla.cu:780):
+// GlaChunkReduceF32 launches gla_chunk_reduce_f32 (kernels/gla.cu:778):
 //
 //	extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles)
 func GlaChunkReduceF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
 	return d.Launch("gla_chunk_reduce_f32", grid, block, smem, s, device.PtrArg(part), device.PtrArg(o), device.Int64Arg(total), device.Int32Arg(tiles))
 }
 
-// GlaChunkReduceF16 launches gla_chunk_reduce_f16 (kernels/gla.cu:784):
+// GlaChunkReduceF16 launches gla_chunk_reduce_f16 (kernels/gla.cu:782):
 //
 //	extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles)
 func GlaChunkReduceF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
 	return d.Launch("gla_chunk_reduce_f16", grid, block, smem, s, device.PtrArg(part), device.PtrArg(o), device.Int64Arg(total), device.Int32Arg(tiles))
 }
 
-// GlaChunkReduceBf16 launches gla_chunk_reduce_bf16 (kernels/gla.cu:788):
+// GlaChunkReduceBf16 launches gla_chunk_reduce_bf16 (kernels/gla.cu:786):
 //
 //	extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles)
 func GlaChunkReduceBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, part device.Ptr, o device.Ptr, total int64, tiles int32) error {
@@ -201,161 +201,161 @@ func MonarchFwdF32(d device.Device, s device.Stream, grid, block device.Dim3, sm
 	return d.Launch("monarch_fwd_f32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r))
 }
 
-// MonarchFusedF32 launches monarch_fused_f32 (kernels/monarch.cu:527):
+// MonarchFusedF32 launches monarch_fused_f32 (kernels/monarch.cu:508):
 //
 //	extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_f32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedTf32 launches monarch_fused_tf32 (kernels/monarch.cu:531):
+// MonarchFusedTf32 launches monarch_fused_tf32 (kernels/monarch.cu:512):
 //
 //	extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_tf32", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedF16 launches monarch_fused_f16 (kernels/monarch.cu:535):
+// MonarchFusedF16 launches monarch_fused_f16 (kernels/monarch.cu:516):
 //
 //	extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_f16", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchFusedBf16 launches monarch_fused_bf16 (kernels/monarch.cu:539):
+// MonarchFusedBf16 launches monarch_fused_bf16 (kernels/monarch.cu:520):
 //
 //	extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec)
 func MonarchFusedBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, x device.Ptr, w1 device.Ptr, w2 device.Ptr, y device.Ptr, batch int32, k int32, q int32, p int32, l int32, s_ int32, r int32, bm int32, group int32, vec int32) error {
 	return d.Launch("monarch_fused_bf16", grid, block, smem, s, device.PtrArg(x), device.PtrArg(w1), device.PtrArg(w2), device.PtrArg(y), device.Int32Arg(batch), device.Int32Arg(k), device.Int32Arg(q), device.Int32Arg(p), device.Int32Arg(l), device.Int32Arg(s_), device.Int32Arg(r), device.Int32Arg(bm), device.Int32Arg(group), device.Int32Arg(vec))
 }
 
-// MonarchBgemmF32 launches monarch_bgemm_f32 (kernels/monarch.cu:544):
+// MonarchBgemmF32 launches monarch_bgemm_f32 (kernels/monarch.cu:525):
 //
 //	extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_f32", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmTf32 launches monarch_bgemm_tf32 (kernels/monarch.cu:548):
+// MonarchBgemmTf32 launches monarch_bgemm_tf32 (kernels/monarch.cu:529):
 //
 //	extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_tf32", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmF16 launches monarch_bgemm_f16 (kernels/monarch.cu:552):
+// MonarchBgemmF16 launches monarch_bgemm_f16 (kernels/monarch.cu:533):
 //
 //	extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_f16", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchBgemmBf16 launches monarch_bgemm_bf16 (kernels/monarch.cu:556):
+// MonarchBgemmBf16 launches monarch_bgemm_bf16 (kernels/monarch.cu:537):
 //
 //	extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec)
 func MonarchBgemmBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, c device.Ptr, batch int32, nblk int32, N int32, K int32, lda int64, ldc int64, aL int32, aR int32, cL int32, cR int32, wtrans int32, vec int32) error {
 	return d.Launch("monarch_bgemm_bf16", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(c), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(N), device.Int32Arg(K), device.Int64Arg(lda), device.Int64Arg(ldc), device.Int32Arg(aL), device.Int32Arg(aR), device.Int32Arg(cL), device.Int32Arg(cR), device.Int32Arg(wtrans), device.Int32Arg(vec))
 }
 
-// MonarchWgradF32 launches monarch_wgrad_f32 (kernels/monarch.cu:561):
+// MonarchWgradF32 launches monarch_wgrad_f32 (kernels/monarch.cu:542):
 //
 //	extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_f32", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradTf32 launches monarch_wgrad_tf32 (kernels/monarch.cu:565):
+// MonarchWgradTf32 launches monarch_wgrad_tf32 (kernels/monarch.cu:546):
 //
 //	extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradTf32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_tf32", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradF16 launches monarch_wgrad_f16 (kernels/monarch.cu:569):
+// MonarchWgradF16 launches monarch_wgrad_f16 (kernels/monarch.cu:550):
 //
 //	extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_f16", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchWgradBf16 launches monarch_wgrad_bf16 (kernels/monarch.cu:573):
+// MonarchWgradBf16 launches monarch_wgrad_bf16 (kernels/monarch.cu:554):
 //
 //	extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec)
 func MonarchWgradBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, g device.Ptr, h device.Ptr, ws device.Ptr, batch int32, nblk int32, NJ int32, NI int32, ldg int64, ldh int64, gL int32, gR int32, hL int32, hR int32, chunk int32, vec int32) error {
 	return d.Launch("monarch_wgrad_bf16", grid, block, smem, s, device.PtrArg(g), device.PtrArg(h), device.PtrArg(ws), device.Int32Arg(batch), device.Int32Arg(nblk), device.Int32Arg(NJ), device.Int32Arg(NI), device.Int64Arg(ldg), device.Int64Arg(ldh), device.Int32Arg(gL), device.Int32Arg(gR), device.Int32Arg(hL), device.Int32Arg(hR), device.Int32Arg(chunk), device.Int32Arg(vec))
 }
 
-// MonarchReduceF32 launches monarch_reduce_f32 (kernels/monarch.cu:578):
+// MonarchReduceF32 launches monarch_reduce_f32 (kernels/monarch.cu:559):
 //
 //	extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits)
 func MonarchReduceF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_f32", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
 }
 
-// MonarchReduceF16 launches monarch_reduce_f16 (kernels/monarch.cu:582):
+// MonarchReduceF16 launches monarch_reduce_f16 (kernels/monarch.cu:563):
 //
 //	extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits)
 func MonarchReduceF16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_f16", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
 }
 
-// MonarchReduceBf16 launches monarch_reduce_bf16 (kernels/monarch.cu:586):
+// MonarchReduceBf16 launches monarch_reduce_bf16 (kernels/monarch.cu:567):
 //
 //	extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits)
 func MonarchReduceBf16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, ws device.Ptr, out device.Ptr, total int64, splits int32) error {
 	return d.Launch("monarch_reduce_bf16", grid, block, smem, s, device.PtrArg(ws), device.PtrArg(out), device.Int64Arg(total), device.Int32Arg(splits))
 }
 
-// SpgemmCountShared launches spgemm_count_shared (kernels/spgemm.cu:160):
+// SpgemmCountShared launches spgemm_count_shared (kernels/spgemm.cu:156):
 //
 //	extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int rows_per_block, int* nnz)
 func SpgemmCountShared(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, brp device.Ptr, bcol device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, nnz device.Ptr) error {
 	return d.Launch("spgemm_count_shared", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(nnz))
 }
 
-// SpgemmCountGlobal launches spgemm_count_global (kernels/spgemm.cu:175):
+// SpgemmCountGlobal launches spgemm_count_global (kernels/spgemm.cu:171):
 //
 //	extern "C" __global__ void spgemm_count_global(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int* table, int* nnz)
 func SpgemmCountGlobal(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, brp device.Ptr, bcol device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, nnz device.Ptr) error {
 	return d.Launch("spgemm_count_global", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(nnz))
 }
 
-// SpgemmFillSharedF32 launches spgemm_fill_shared_f32 (kernels/spgemm.cu:189):
+// SpgemmFillSharedF32 launches spgemm_fill_shared_f32 (kernels/spgemm.cu:185):
 //
 //	extern "C" __global__ void spgemm_fill_shared_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, float* cval)
 func SpgemmFillSharedF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
 	return d.Launch("spgemm_fill_shared_f32", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
 }
 
-// SpgemmFillSharedF64 launches spgemm_fill_shared_f64 (kernels/spgemm.cu:193):
+// SpgemmFillSharedF64 launches spgemm_fill_shared_f64 (kernels/spgemm.cu:189):
 //
 //	extern "C" __global__ void spgemm_fill_shared_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, double* cval)
 func SpgemmFillSharedF64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, rowsPerBlock int32, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
 	return d.Launch("spgemm_fill_shared_f64", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.Int32Arg(rowsPerBlock), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
 }
 
-// SpgemmFillGlobalF32 launches spgemm_fill_global_f32 (kernels/spgemm.cu:197):
+// SpgemmFillGlobalF32 launches spgemm_fill_global_f32 (kernels/spgemm.cu:193):
 //
 //	extern "C" __global__ void spgemm_fill_global_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int* table, float* tvals, const long long* crp, int* ccol, float* cval)
 func SpgemmFillGlobalF32(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, tvals device.Ptr, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
 	return d.Launch("spgemm_fill_global_f32", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(tvals), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
 }
 
-// SpgemmFillGlobalF64 launches spgemm_fill_global_f64 (kernels/spgemm.cu:201):
+// SpgemmFillGlobalF64 launches spgemm_fill_global_f64 (kernels/spgemm.cu:197):
 //
 //	extern "C" __global__ void spgemm_fill_global_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int* table, double* tvals, const long long* crp, int* ccol, double* cval)
 func SpgemmFillGlobalF64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, arp device.Ptr, acol device.Ptr, aval device.Ptr, brp device.Ptr, bcol device.Ptr, bval device.Ptr, rows device.Ptr, nrows int32, log2s int32, table device.Ptr, tvals device.Ptr, crp device.Ptr, ccol device.Ptr, cval device.Ptr) error {
 	return d.Launch("spgemm_fill_global_f64", grid, block, smem, s, device.PtrArg(arp), device.PtrArg(acol), device.PtrArg(aval), device.PtrArg(brp), device.PtrArg(bcol), device.PtrArg(bval), device.PtrArg(rows), device.Int32Arg(nrows), device.Int32Arg(log2s), device.PtrArg(table), device.PtrArg(tvals), device.PtrArg(crp), device.PtrArg(ccol), device.PtrArg(cval))
 }
 
-// W4a4GemmM64 launches w4a4_gemm_m64 (kernels/w4a4.cu:142):
+// W4a4GemmM64 launches w4a4_gemm_m64 (kernels/w4a4.cu:138):
 //
 //	extern "C" __global__ void w4a4_gemm_m64(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G)
 func W4a4GemmM64(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, info device.Ptr, sa device.Ptr, sw device.Ptr, y device.Ptr, M int32, N int32, S int32, G int32) error {
 	return d.Launch("w4a4_gemm_m64", grid, block, smem, s, device.PtrArg(a), device.PtrArg(w), device.PtrArg(info), device.PtrArg(sa), device.PtrArg(sw), device.PtrArg(y), device.Int32Arg(M), device.Int32Arg(N), device.Int32Arg(S), device.Int32Arg(G))
 }
 
-// W4a4GemmM16 launches w4a4_gemm_m16 (kernels/w4a4.cu:147):
+// W4a4GemmM16 launches w4a4_gemm_m16 (kernels/w4a4.cu:143):
 //
 //	extern "C" __global__ void w4a4_gemm_m16(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G)
 func W4a4GemmM16(d device.Device, s device.Stream, grid, block device.Dim3, smem int, a device.Ptr, w device.Ptr, info device.Ptr, sa device.Ptr, sw device.Ptr, y device.Ptr, M int32, N int32, S int32, G int32) error {

@@ -6,7 +6,7 @@
 // directory only, not on files they include from elsewhere: this digest of
 // kernels/*.cu, kernels/include and kernels/sim changes with them, so that a
 // changed kernel or simulator is recompiled (go generate ./cuda/kernels).
-// sources sha256 6fda630725d0a74fc91912787f5bfe16ef3e9c4000544b2e996a693ec18795e5
+// sources sha256 fb4ffb256e7550020d5636b229ee8cfab7274b21d09c30537f0f64f583fbd5f0
 
 // The simulator calls an invoker with cuLaunchKernel's kernelParams: one
 // pointer per parameter, to the argument's value.
@@ -14,50 +14,50 @@
 #include "mm_cuda.h"
 #include "mmsim.h"
 
-extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long n4); // kernels/ceilings.cu:69
-extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters); // kernels/ceilings.cu:75
-extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters); // kernels/ceilings.cu:86
-extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters); // kernels/ceilings.cu:97
-extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters); // kernels/ceilings.cu:108
-extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters); // kernels/ceilings.cu:129
-extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:728
-extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:732
-extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:736
-extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:742
-extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:746
-extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:752
-extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:756
-extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:760
-extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:766
-extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:770
-extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:774
-extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles); // kernels/gla.cu:780
-extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles); // kernels/gla.cu:784
-extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles); // kernels/gla.cu:788
+extern "C" __global__ void ceil_copy_f32(const float* src, float* dst, long long n4); // kernels/ceilings.cu:68
+extern "C" __global__ void ceil_mma_f16(const float* in, float* out, int iters); // kernels/ceilings.cu:74
+extern "C" __global__ void ceil_mma_bf16(const float* in, float* out, int iters); // kernels/ceilings.cu:81
+extern "C" __global__ void ceil_mma_tf32(const float* in, float* out, int iters); // kernels/ceilings.cu:88
+extern "C" __global__ void ceil_mma_s8(const float* in, int* out, int iters); // kernels/ceilings.cu:95
+extern "C" __global__ void ceil_fma_f32(const float* in, float* out, int iters); // kernels/ceilings.cu:106
+extern "C" __global__ void gla_recurrent_f32(const float* q, const float* k, const float* v, const float* g, float* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:726
+extern "C" __global__ void gla_recurrent_f16(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:730
+extern "C" __global__ void gla_recurrent_bf16(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* state, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale, int load_state); // kernels/gla.cu:734
+extern "C" __global__ void gla_chunk_f32_k32(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:740
+extern "C" __global__ void gla_chunk_f32_k64(const float* q, const float* k, const float* v, const float* g, float* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:744
+extern "C" __global__ void gla_chunk_f16_k32(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:750
+extern "C" __global__ void gla_chunk_f16_k64(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:754
+extern "C" __global__ void gla_chunk_f16_k128(const __half* q, const __half* k, const __half* v, const __half* g, __half* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:758
+extern "C" __global__ void gla_chunk_bf16_k32(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:764
+extern "C" __global__ void gla_chunk_bf16_k64(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:768
+extern "C" __global__ void gla_chunk_bf16_k128(const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, const __nv_bfloat16* g, __nv_bfloat16* o, float* o_part, const float* h0, float* ht, const int* cu_seqlens32, const long long* cu_seqlens64, int T, int H, int K, int V, float scale); // kernels/gla.cu:772
+extern "C" __global__ void gla_chunk_reduce_f32(const float* part, float* o, long long total, int tiles); // kernels/gla.cu:778
+extern "C" __global__ void gla_chunk_reduce_f16(const float* part, __half* o, long long total, int tiles); // kernels/gla.cu:782
+extern "C" __global__ void gla_chunk_reduce_bf16(const float* part, __nv_bfloat16* o, long long total, int tiles); // kernels/gla.cu:786
 extern "C" __global__ void monarch_fwd_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r); // kernels/monarch.cu:30
-extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:527
-extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:531
-extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:535
-extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:539
-extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:544
-extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:548
-extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:552
-extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:556
-extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:561
-extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:565
-extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:569
-extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:573
-extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits); // kernels/monarch.cu:578
-extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits); // kernels/monarch.cu:582
-extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits); // kernels/monarch.cu:586
-extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int rows_per_block, int* nnz); // kernels/spgemm.cu:160
-extern "C" __global__ void spgemm_count_global(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int* table, int* nnz); // kernels/spgemm.cu:175
-extern "C" __global__ void spgemm_fill_shared_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:189
-extern "C" __global__ void spgemm_fill_shared_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:193
-extern "C" __global__ void spgemm_fill_global_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int* table, float* tvals, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:197
-extern "C" __global__ void spgemm_fill_global_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int* table, double* tvals, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:201
-extern "C" __global__ void w4a4_gemm_m64(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:142
-extern "C" __global__ void w4a4_gemm_m16(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:147
+extern "C" __global__ void monarch_fused_f32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:508
+extern "C" __global__ void monarch_fused_tf32(const float* x, const float* w1, const float* w2, float* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:512
+extern "C" __global__ void monarch_fused_f16(const __half* x, const __half* w1, const __half* w2, __half* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:516
+extern "C" __global__ void monarch_fused_bf16(const __nv_bfloat16* x, const __nv_bfloat16* w1, const __nv_bfloat16* w2, __nv_bfloat16* y, int batch, int k, int q, int p, int l, int s, int r, int bm, int group, int vec); // kernels/monarch.cu:520
+extern "C" __global__ void monarch_bgemm_f32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:525
+extern "C" __global__ void monarch_bgemm_tf32(const float* a, const float* w, float* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:529
+extern "C" __global__ void monarch_bgemm_f16(const __half* a, const __half* w, __half* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:533
+extern "C" __global__ void monarch_bgemm_bf16(const __nv_bfloat16* a, const __nv_bfloat16* w, __nv_bfloat16* c, int batch, int nblk, int N, int K, long long lda, long long ldc, int aL, int aR, int cL, int cR, int wtrans, int vec); // kernels/monarch.cu:537
+extern "C" __global__ void monarch_wgrad_f32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:542
+extern "C" __global__ void monarch_wgrad_tf32(const float* g, const float* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:546
+extern "C" __global__ void monarch_wgrad_f16(const __half* g, const __half* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:550
+extern "C" __global__ void monarch_wgrad_bf16(const __nv_bfloat16* g, const __nv_bfloat16* h, float* ws, int batch, int nblk, int NJ, int NI, long long ldg, long long ldh, int gL, int gR, int hL, int hR, int chunk, int vec); // kernels/monarch.cu:554
+extern "C" __global__ void monarch_reduce_f32(const float* ws, float* out, long long total, int splits); // kernels/monarch.cu:559
+extern "C" __global__ void monarch_reduce_f16(const float* ws, __half* out, long long total, int splits); // kernels/monarch.cu:563
+extern "C" __global__ void monarch_reduce_bf16(const float* ws, __nv_bfloat16* out, long long total, int splits); // kernels/monarch.cu:567
+extern "C" __global__ void spgemm_count_shared(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int rows_per_block, int* nnz); // kernels/spgemm.cu:156
+extern "C" __global__ void spgemm_count_global(const long long* arp, const int* acol, const long long* brp, const int* bcol, const int* rows, int nrows, int log2s, int* table, int* nnz); // kernels/spgemm.cu:171
+extern "C" __global__ void spgemm_fill_shared_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:185
+extern "C" __global__ void spgemm_fill_shared_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int rows_per_block, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:189
+extern "C" __global__ void spgemm_fill_global_f32(const long long* arp, const int* acol, const float* aval, const long long* brp, const int* bcol, const float* bval, const int* rows, int nrows, int log2s, int* table, float* tvals, const long long* crp, int* ccol, float* cval); // kernels/spgemm.cu:193
+extern "C" __global__ void spgemm_fill_global_f64(const long long* arp, const int* acol, const double* aval, const long long* brp, const int* bcol, const double* bval, const int* rows, int nrows, int log2s, int* table, double* tvals, const long long* crp, int* ccol, double* cval); // kernels/spgemm.cu:197
+extern "C" __global__ void w4a4_gemm_m64(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:138
+extern "C" __global__ void w4a4_gemm_m16(const unsigned char* a, const unsigned char* w, const int* info, const float* sa, const float* sw, float* y, int M, int N, int S, int G); // kernels/w4a4.cu:143
 
 namespace {
 

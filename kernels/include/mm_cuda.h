@@ -19,6 +19,9 @@
 #include <stdint.h>
 #define MM_DEVICE __device__ __forceinline__
 #define MM_HD __host__ __device__ __forceinline__
+// Loops over register arrays (fragments, accumulators) must be unrolled, or the arrays go to local
+// memory.
+#define MM_UNROLL _Pragma("unroll")
 #define MM_SHARED(T, name, n) __shared__ T name[n]
 #define MM_SHARED_ALIGNED(T, name, n, a) __shared__ __align__(a) T name[n]
 #define MM_DYNAMIC_SHARED(T, name)                                  \
@@ -35,6 +38,7 @@
 #include "../sim/mma.h"
 #define MM_DEVICE inline
 #define MM_HD inline
+#define MM_UNROLL
 #define MM_LOC_PARAM , ::mmsim::Loc loc = ::mmsim::Loc::current()
 #define MM_LOC_FWD , loc
 #endif
@@ -238,6 +242,20 @@ MM_DEVICE void mma_m16n8k64_s4(int (&d)[4], const uint32_t (&a)[4], const uint32
 #else
   ::mmsim::mma_sync<layout::M16N8K64S4, ::mmsim::DecodeS4>("mma.m16n8k64.s4", d, a, b, c, loc);
 #endif
+}
+
+// Calls f(m, n, value) for each element of a warp's MT x NT tiles of m16n8 accumulators (float or
+// int; mm::layout::AccM16N8), m and n counted from the piece's origin (m0, n0).
+template <int MT, int NT, class A, class F>
+MM_DEVICE void for_acc(const A (&acc)[MT][NT][4], int m0, int n0, F&& f) {
+  using C = layout::AccM16N8;
+  const int lane = threadIdx.x & 31;
+  MM_UNROLL
+  for (int mt = 0; mt < MT; mt++)
+    MM_UNROLL
+    for (int nt = 0; nt < NT; nt++)
+      MM_UNROLL
+      for (int i = 0; i < 4; i++) f(m0 + 16 * mt + C::row(lane, i), n0 + 8 * nt + C::col(lane, i), acc[mt][nt][i]);
 }
 
 // ---- ldmatrix (PTX 9.7.14.5.15; layout: mm::layout::LdMatrix). p: this lane's row address in shared
