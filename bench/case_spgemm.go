@@ -22,12 +22,12 @@ func SpGEMMCase[T sparse.Float](e *engine.Engine, a *sparse.CSR[T], params []Par
 		b = t
 		params = append(params, Param{"b", "At"})
 	}
+	if err := sparse.CheckProduct(a, b); err != nil { // SpGEMMWork assumes valid operands
+		return Case{}, err
+	}
 	perRow := make([]int64, a.Rows)
 	work, err := sparse.SpGEMMWork(a, b, perRow)
 	if err != nil {
-		return Case{}, err
-	}
-	if err := sparse.CheckProduct(a, b); err != nil {
 		return Case{}, err
 	}
 	var zero T

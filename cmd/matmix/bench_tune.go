@@ -19,7 +19,9 @@ import (
 // tuner is bench's link to the CUDA backend for what the engine does not
 // expose: the device's measured ceilings and the autotune cache. It holds a
 // backend of its own on the engine's device (the same primary context on a
-// GPU).
+// GPU), opened without a cache: apply looks the winners up in bench's
+// cache (--autotune-cache, with the shapes this run tunes), which the
+// engine's backend, loading the default file at Open, may not have.
 type tuner struct {
 	b     *cudabackend.Backend
 	cache *cudabackend.TuneCache
@@ -77,18 +79,9 @@ func (f *benchFlags) openTuner(ctx context.Context, e *engine.Engine, dev *bench
 		cache, t.path = cudabackend.NewTuneCache(), ""
 	}
 	t.cache = cache
-	factory, ok := backend.Lookup("cuda")
-	if !ok {
-		return nil, fmt.Errorf("bench: this build has no cuda backend")
-	}
-	bb, err := factory(f.device)
+	cb, err := cudabackend.Open(f.device, cudabackend.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("bench: cuda device %d: %w", f.device, err)
-	}
-	cb, ok := bb.(*cudabackend.Backend)
-	if !ok {
-		bb.Close()
-		return nil, fmt.Errorf("bench: the cuda backend is %T", bb)
 	}
 	t.b = cb
 	t.dev = cudabackend.DeviceKey(cb.Device().Props())

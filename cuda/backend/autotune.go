@@ -293,7 +293,7 @@ func (b *Backend) TunedMonarchOptions(c *TuneCache, a backend.MonarchArgs, o Mon
 	if err != nil {
 		return o, false, err
 	}
-	t, ok := c.tunedMonarch(b.d.Props(), kv, monarchDimsOf(a.X, a.W1, a.W2), o)
+	t, ok := c.tunedMonarch(b.props(), kv, monarchDimsOf(a.X, a.W1, a.W2), o)
 	return t, ok, nil
 }
 
@@ -306,6 +306,6 @@ func (b *Backend) TunedGLAOptions(c *TuneCache, a backend.GLAArgs, o GLAOptions)
 	if err := glaDType("gla", a.Q.DType()); err != nil {
 		return o, false, err
 	}
-	t, ok := c.tunedGLA(b.d.Props(), dims, a.Q.DType(), a.Form, o)
+	t, ok := c.tunedGLA(b.props(), dims, a.Q.DType(), a.Form, o)
 	return t, ok, nil
 }

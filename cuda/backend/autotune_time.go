@@ -150,6 +150,9 @@ func (b *Backend) AutotuneMonarch(ctx context.Context, a backend.MonarchArgs, ma
 	if err != nil {
 		return "", TuneEntry{}, err
 	}
+	if err := hostOperands(op, a.X, a.W1, a.W2, a.Y); err != nil {
+		return "", TuneEntry{}, err
+	}
 	d := monarchDimsOf(a.X, a.W1, a.W2)
 	if err := d.fit(op); err != nil {
 		return "", TuneEntry{}, err
@@ -192,6 +195,9 @@ func (b *Backend) AutotuneGLA(ctx context.Context, a backend.GLAArgs, o TuneOpti
 	}
 	dt := a.Q.DType()
 	if err := glaDType(op, dt); err != nil {
+		return "", TuneEntry{}, err
+	}
+	if err := hostOperands(op, a.Q, a.K, a.V, a.G, a.H0, a.CuSeqlens, a.O, a.HT); err != nil {
 		return "", TuneEntry{}, err
 	}
 	key := GLATuneKey(dt, a.Form, dims)
@@ -269,24 +275,14 @@ func (m *devMem) alloc(d device.Device, bytes int) device.Ptr {
 	return p
 }
 
-// upload copies a host tensor of any element type to a new buffer.
+// upload copies a host tensor (hostBytes's dtypes) to a new buffer.
 func (m *devMem) upload(d device.Device, t *tensor.Tensor) device.Ptr {
-	var raw []byte
-	switch s := t.Data().(type) {
-	case []float32:
-		raw = device.Bytes(s)
-	case []tensor.F16:
-		raw = device.Bytes(s)
-	case []tensor.BF16:
-		raw = device.Bytes(s)
-	case []int32:
-		raw = device.Bytes(s)
-	case []int64:
-		raw = device.Bytes(s)
-	default:
-		if m.err == nil {
-			m.err = errs.Unsupported("autotune", "operands must be host tensors of float32, float16, bfloat16, int32 or int64, not %v", t.DType())
-		}
+	if m.err != nil {
+		return 0
+	}
+	raw, err := hostBytes(t)
+	if err != nil {
+		m.err = err
 		return 0
 	}
 	p := m.alloc(d, len(raw))

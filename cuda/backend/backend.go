@@ -29,18 +29,29 @@ import (
 
 func init() {
 	backend.Register("cuda", func(ordinal int) (backend.Backend, error) {
-		d, err := openDevice(ordinal)
-		if err != nil {
-			return nil, err
-		}
 		// A missing or unreadable autotune cache leaves the heuristics
 		// in charge: `matmix bench --autotune` reports a bad file.
 		var tune *TuneCache
 		if path, err := DefaultTuneCachePath(); err == nil {
 			tune, _ = LoadTuneCache(path)
 		}
-		return NewWith(d, Options{Tune: tune})
+		return Open(ordinal, Options{Tune: tune})
 	})
+}
+
+// Open returns a backend configured by o on device ordinal: the GPU
+// through the driver, or the simulator in a cudasim build. The registered
+// "cuda" backend is Open with the default autotune cache.
+func Open(ordinal int, o Options) (*Backend, error) {
+	d, err := openDevice(ordinal)
+	if err != nil {
+		return nil, err
+	}
+	b, err := NewWith(d, o)
+	if err != nil {
+		return nil, errors.Join(err, d.Close())
+	}
+	return b, nil
 }
 
 // Options configure NewWith.
@@ -105,6 +116,15 @@ func (b *Backend) Name() string { return b.d.Name() }
 
 // Device returns the device the backend runs on.
 func (b *Backend) Device() device.Device { return b.d }
+
+// props are the device's properties; a backend without a device gets zero
+// ones, so that it still validates and plans (its calls fail at begin).
+func (b *Backend) props() device.Props {
+	if b.d == nil {
+		return device.Props{}
+	}
+	return b.d.Props()
+}
 
 // Memory is the backend's device-memory pool (its statistics, EmptyCache).
 // It is a sched.Memory that package sched recognizes as the backend's

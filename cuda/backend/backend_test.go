@@ -57,6 +57,11 @@ func TestUnsupported(t *testing.T) {
 	assert.ErrorIs(t, err, errs.ErrUnsupported, "float64 monarch backward")
 	err = b.MonarchForward(ctx, backend.MonarchArgs{X: f32(t, 2, 5), W1: f32(t, 2, 2, 2), W2: f32(t, 2, 2, 2), Y: f32(t, 2, 4)})
 	assert.ErrorIs(t, err, errs.ErrShape, "arguments are still validated")
+	err = b.MonarchForward(ctx, backend.MonarchArgs{X: f32(t, 2, 4), W1: f32(t, 2, 2, 2), W2: f32(t, 2, 2, 2), Y: f32(t, 2, 4)})
+	assert.ErrorIs(t, err, errs.ErrDevice, "valid arguments reach the missing device")
+	q32, v32 := f32(t, 1, 3, 2, 4), f32(t, 1, 3, 2, 5)
+	err = b.GLAForward(ctx, backend.GLAArgs{Q: q32, K: q32, V: v32, G: q32, O: v32, Form: backend.GLAChunked})
+	assert.Error(t, err, "valid gla arguments: an error (no shared memory to plan with), not a panic")
 
 	f64 := func(shape ...int) *tensor.Tensor {
 		x, err := tensor.New(tensor.Float64, shape...)

@@ -140,10 +140,9 @@ func (c *call) stage(n int) ([]byte, int, error) {
 	sl := c.sl
 	if c.off+n > len(sl.staging) {
 		if c.off > 0 {
-			if err := c.Sync(c.s); err != nil {
-				return nil, 0, errs.Device("cuda", err, "sync of stream %#x", uintptr(c.s))
+			if err := c.wait(); err != nil {
+				return nil, 0, err
 			}
-			c.flush()
 		}
 		size := roundUp(max(2*len(sl.staging), n), 64<<10)
 		buf, err := c.HostAlloc(size)
@@ -163,6 +162,16 @@ func (c *call) stage(n int) ([]byte, int, error) {
 	region := sl.staging[off : off+n : off+n]
 	c.off = min(roundUp(off+n, stagingAlign), len(sl.staging))
 	return region, off, nil
+}
+
+// wait blocks until the call's queued work is done and its downloads are
+// in place (SpGEMM's counts must reach the host before C is sized).
+func (c *call) wait() error {
+	if err := c.Sync(c.s); err != nil {
+		return errs.Device("cuda", err, "sync of stream %#x", uintptr(c.s))
+	}
+	c.flush()
+	return nil
 }
 
 // flush copies the completed downloads out of staging; the stream must
@@ -256,8 +265,8 @@ func (c *call) measure() error {
 
 func roundUp(n, step int) int { return (n + step - 1) / step * step }
 
-// hostBytes views a float32, float16 or bfloat16 host tensor's storage as
-// bytes.
+// hostBytes views a float32, float16, bfloat16, int32 or int64 host
+// tensor's storage as bytes.
 func hostBytes(t *tensor.Tensor) ([]byte, error) {
 	switch t.DType() {
 	case tensor.Float32:
@@ -266,6 +275,10 @@ func hostBytes(t *tensor.Tensor) ([]byte, error) {
 		return device.Bytes(t.Float16()), nil
 	case tensor.BFloat16:
 		return device.Bytes(t.BFloat16()), nil
+	case tensor.Int32:
+		return device.Bytes(t.Int32()), nil
+	case tensor.Int64:
+		return device.Bytes(t.Int64()), nil
 	}
 	return nil, errs.Unsupported("cuda", "no device copy for %v", t.DType())
 }

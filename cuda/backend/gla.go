@@ -53,8 +53,8 @@ func (b *Backend) glaForwardPlan(a backend.GLAArgs, o GLAOptions) (GLAPlan, back
 	if err := hostOperands(op, a.Q, a.K, a.V, a.G, a.H0, a.CuSeqlens, a.O, a.HT); err != nil {
 		return GLAPlan{}, dims, err
 	}
-	o, _ = b.tune.tunedGLA(b.d.Props(), dims, a.Q.DType(), a.Form, o)
-	plan, err := glaPlan(op, b.d.Props(), dims, a.Q.DType(), a.Form, o)
+	o, _ = b.tune.tunedGLA(b.props(), dims, a.Q.DType(), a.Form, o)
+	plan, err := glaPlan(op, b.props(), dims, a.Q.DType(), a.Form, o)
 	return plan, dims, err
 }
 
@@ -72,7 +72,7 @@ func (b *Backend) GLADecode(ctx context.Context, a backend.GLADecodeArgs) error 
 	if err := hostOperands(op, a.Q, a.K, a.V, a.G, a.State, a.O); err != nil {
 		return err
 	}
-	plan, err := glaRecurrentPlan(op, b.d.Props(), dims, a.Q.DType())
+	plan, err := glaRecurrentPlan(op, b.props(), dims, a.Q.DType())
 	if err != nil {
 		return err
 	}

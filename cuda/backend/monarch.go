@@ -57,8 +57,8 @@ func (b *Backend) monarchForwardPlan(a backend.MonarchArgs, o MonarchOptions) (M
 	if err := d.fit(op); err != nil {
 		return MonarchPlan{}, nil, monarchDims{}, err
 	}
-	o, _ = b.tune.tunedMonarch(b.d.Props(), kv, d, o)
-	plan, err := monarchPlan(b.d.Props(), kv, d, o)
+	o, _ = b.tune.tunedMonarch(b.props(), kv, d, o)
+	plan, err := monarchPlan(b.props(), kv, d, o)
 	return plan, kv, d, err
 }
 

@@ -95,12 +95,17 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 	if plan.Count, err = spgemmBins(props, work, keyBytes, t); err != nil {
 		return nil, plan, err
 	}
-	// Device: A and B, the counts, the bins' row lists; host: C's row
-	// pointers (above). The global count tables get what is left.
+	// Device: A and B (once for A*A), the counts, the bins' row lists;
+	// host: C's row pointers (above). The global count tables get what is
+	// left.
 	need := newSpGEMMBytes()
-	for _, m := range []struct{ rows, nnz int64 }{{int64(x.Rows), x.NNZ()}, {int64(y.Rows), y.NNZ()}} {
-		need.add(m.rows+1, 8)
-		need.add(m.nnz, keyBytes+vb)
+	operands := []*sparse.CSR[T]{x, y}
+	if y == x { // A*A: A goes to the device once
+		operands = operands[:1]
+	}
+	for _, m := range operands {
+		need.add(int64(m.Rows)+1, 8)
+		need.add(m.NNZ(), keyBytes+vb)
 	}
 	need.add(int64(x.Rows), 4+spgemmRowIndexBytes) // counts, row lists
 	need.add(rowPtrBytes, 1)
@@ -121,7 +126,13 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 	}
 	err = func() error {
 		var p spgemmBuffers
-		if err := p.upload(cl, x, y); err != nil {
+		var err error
+		if p.arp, p.acol, p.aval, err = uploadCSR(cl, x); err != nil {
+			return err
+		}
+		if y == x {
+			p.brp, p.bcol, p.bval = p.arp, p.acol, p.aval
+		} else if p.brp, p.bcol, p.bval, err = uploadCSR(cl, y); err != nil {
 			return err
 		}
 		counts := make([]int32, x.Rows)
@@ -217,48 +228,22 @@ func (t SpGEMMTuning) check() error {
 	return nil
 }
 
-// props are the device's properties; a backend without a device gets
-// zero ones (its calls fail at begin).
-func (b *Backend) props() device.Props {
-	if b.d == nil {
-		return device.Props{}
-	}
-	return b.d.Props()
-}
-
 // spgemmBuffers are the operands and C on the device.
 type spgemmBuffers struct {
 	arp, acol, aval, brp, bcol, bval device.Ptr
 	crp, ccol, cval                  device.Ptr
 }
 
-// upload copies A and B to the device.
-func (p *spgemmBuffers) upload(c *call, x, y any) error {
-	var err error
-	for _, u := range []struct {
-		rp, col, val *device.Ptr
-		m            any
-	}{{&p.arp, &p.acol, &p.aval, x}, {&p.brp, &p.bcol, &p.bval, y}} {
-		var rp []int64
-		var col []int32
-		var val []byte
-		switch m := u.m.(type) {
-		case *sparse.CSR[float32]:
-			rp, col, val = m.RowPtr, m.ColInd, device.Bytes(m.Val)
-		case *sparse.CSR[float64]:
-			rp, col, val = m.RowPtr, m.ColInd, device.Bytes(m.Val)
-		}
-		if *u.rp, err = c.upload(device.Bytes(rp)); err != nil {
-			return err
-		}
-		if *u.col, err = c.upload(device.Bytes(col)); err != nil {
-			return err
-		}
-		if *u.val, err = c.upload(val); err != nil {
-			return err
-		}
+// uploadCSR copies m's arrays to the device.
+func uploadCSR[T sparse.Float](c *call, m *sparse.CSR[T]) (rp, col, val device.Ptr, err error) {
+	if rp, err = c.upload(device.Bytes(m.RowPtr)); err != nil {
+		return
 	}
-	return nil
+	if col, err = c.upload(device.Bytes(m.ColInd)); err != nil {
+		return
+	}
+	val, err = c.upload(device.Bytes(m.Val))
+	return
 }
 
 // spgemmLaunch uploads each bin's rows and launches the bin with shared or
@@ -308,14 +293,4 @@ func (c *call) spgemmFill(p spgemmBuffers, bins []SpGEMMBin, slot int, fill spge
 		}
 		return fill.global(c, c.s, grid, block, 0, p.arp, p.acol, p.aval, p.brp, p.bcol, p.bval, rows, n, l, keys, vals, p.crp, p.ccol, p.cval)
 	})
-}
-
-// wait blocks until the call's queued work is done and its downloads are
-// in place: the counts must reach the host before C is sized.
-func (c *call) wait() error {
-	if err := c.Sync(c.s); err != nil {
-		return errs.Device("cuda", err, "sync of stream %#x", uintptr(c.s))
-	}
-	c.flush()
-	return nil
 }

@@ -166,6 +166,21 @@ func TestSpGEMMShapes(t *testing.T) {
 		y := rowsOfLength(t, r, 300, []int{0, 40, 2, 0, 9, 120, 0, 3, 1})
 		spgemmBoth(t, b, x, y, cudabackend.SpGEMMTuning{})
 	})
+	t.Run("A*A", func(t *testing.T) {
+		// B is A: A goes to the device once and counts once against the
+		// memory limit. A limit a byte short of the count phase with two
+		// operands stops a product with a copy of A there, and A*A only
+		// at C (far larger than A).
+		a := rowsOfLength(t, r, 40, slices.Repeat([]int{1, 6, 0, 3}, 10))
+		spgemmBoth(t, b, a, a, cudabackend.SpGEMMTuning{})
+		opt := backend.SpGEMMOptions{MaxBytes: spgemmCountNeed(a, a) - 1}
+		_, err := b.SpGEMM64(t.Context(), a, a.Clone(), opt)
+		require.ErrorIs(t, err, errs.ErrLimit)
+		assert.Contains(t, err.Error(), "count phase")
+		_, err = b.SpGEMM64(t.Context(), a, a, opt)
+		require.ErrorIs(t, err, errs.ErrLimit)
+		assert.Contains(t, err.Error(), "C with")
+	})
 	t.Run("no work", func(t *testing.T) {
 		x := rowsOfLength(t, r, 4, []int{2, 0, 3})
 		y := rowsOfLength(t, r, 5, []int{0, 0, 0, 0})

@@ -54,11 +54,7 @@ func (b *Backend) W4A4PlanFor(a backend.W4A4Args, o W4A4Options) (W4A4Plan, erro
 	if m, n := a.A.M, a.W.N; m > math.MaxInt32 || n > math.MaxInt32 {
 		return W4A4Plan{}, errs.Limit(op, "y is %d x %d; the kernel takes at most %d rows and columns", m, n, math.MaxInt32)
 	}
-	var props device.Props // no device: the plan by shape alone; the call then fails in begin
-	if b.d != nil {
-		props = b.d.Props()
-	}
-	return w4a4Plan(props, a.A.M, a.W.N, o)
+	return w4a4Plan(b.props(), a.A.M, a.W.N, o)
 }
 
 // w4a4 packs and uploads the operands, runs plan and downloads y.
