@@ -157,6 +157,17 @@ func New(b backend.Backend, opts ...Option) *Engine {
 // Backend returns the backend's name ("cpu", "cuda:0", ...).
 func (e *Engine) Backend() string { return e.b.Name() }
 
+// Pool is the caching device-memory pool the backend allocates from (the
+// CUDA backend's, also behind "auto"), or nil for a backend without one
+// (the CPU's). A scheduler given it as a device's Memory reserves nothing
+// from it; its Stats say how the pool served the engine's work.
+func (e *Engine) Pool() backend.Pool {
+	if p, ok := e.b.(backend.Pooled); ok {
+		return p.Pool()
+	}
+	return nil
+}
+
 // Reason says why this backend was chosen (for "auto", why not the GPU).
 func (e *Engine) Reason() string { return e.reason }
 

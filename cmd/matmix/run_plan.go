@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/mempool"
 	"github.com/matmix/matmix/engine/sched"
 	"github.com/matmix/matmix/engine/sched/plan"
@@ -100,7 +101,7 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 			d.Engine.Close()
 		}
 	}()
-	var pools []planPool
+	var pools []backend.Pool
 	var poolNames []string
 	for i := range *devices {
 		e, pool, err := openPlanEngine(c.backend, i, threads)

@@ -132,6 +132,9 @@ func (b *Backend) props() device.Props {
 // the backend allocates every buffer there itself.
 func (b *Backend) Memory() Memory { return Memory{b.mem} }
 
+// Pool is Memory as engine/backend.Pooled offers it (engine.Engine.Pool).
+func (b *Backend) Pool() backend.Pool { return b.Memory() }
+
 // Memory is the backend's pool, marked as the memory the backend itself
 // allocates from.
 type Memory struct{ *mempool.Pool[device.Ptr] }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/matmix/matmix/engine/backend"
 	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/mempool"
+	"github.com/matmix/matmix/engine/mempool/mempooltest"
 	"github.com/matmix/matmix/engine/sparse"
 )
 
@@ -89,3 +91,27 @@ func TestFallback(t *testing.T) {
 	err = backend.Fallback{Primary: stub{"gpu", nil, &np, 1}, Secondary: stub{"cpu", closeErr, &ns, 2}}.Close()
 	require.ErrorIs(t, err, closeErr, "Close closes both")
 }
+
+// pooledStub is a stub with a pool.
+type pooledStub struct {
+	stub
+	pool backend.Pool
+}
+
+func (p pooledStub) Pool() backend.Pool { return p.pool }
+
+func TestFallbackPool(t *testing.T) {
+	var n int
+	assert.Nil(t, backend.Fallback{Primary: stub{"gpu", nil, &n, 1}, Secondary: stub{"cpu", nil, &n, 2}}.Pool(),
+		"a primary without a pool")
+	pool, err := mempool.New[uint64](&mempooltest.Allocator{}, mempool.Options{})
+	require.NoError(t, err)
+	want := marked{pool}
+	got := backend.Fallback{Primary: pooledStub{stub{"gpu", nil, &n, 1}, want}, Secondary: stub{"cpu", nil, &n, 2}}.Pool()
+	assert.Equal(t, backend.Pool(want), got, "the primary's pool")
+}
+
+// marked is a mempool.Pool marked as a backend's own.
+type marked struct{ *mempool.Pool[uint64] }
+
+func (marked) BackendAllocates() {}
