@@ -62,21 +62,15 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 	if err := sparse.CheckProduct(x, y); err != nil {
 		return nil, plan, err
 	}
-	if opt.MaxBytes < 0 {
-		return nil, plan, errs.Argument(op, "memory limit must be >= 0, got %d", opt.MaxBytes)
+	lim, err := sparse.NewSpGEMMLimit(x.Rows, y.Cols, opt.MaxBytes)
+	if err != nil {
+		return nil, plan, err
 	}
 	if err := t.check(); err != nil {
 		return nil, plan, err
 	}
-	limit := opt.MaxBytes
-	if limit == 0 {
-		limit = sparse.DefaultMaxSpGEMMBytes
-	}
+	limit, rowPtrBytes := lim.Bytes, lim.RowPtrBytes()
 	vb := int64(unsafe.Sizeof(T(0)))
-	rowPtrBytes := 8 * (int64(x.Rows) + 1)
-	if rowPtrBytes > limit {
-		return nil, plan, errs.Limit(op, "%dx%d product: the row pointers need %d bytes, over the limit of %d bytes", x.Rows, y.Cols, rowPtrBytes, limit)
-	}
 	c := &sparse.CSR[T]{Rows: x.Rows, Cols: y.Cols, RowPtr: make([]int64, x.Rows+1), ColInd: []int32{}, Val: []T{}}
 	work := make([]int64, x.Rows)
 	total, err := sparse.SpGEMMWork(x, y, work)
@@ -109,7 +103,7 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 	}
 	need.add(int64(x.Rows), 4+spgemmRowIndexBytes) // counts, row lists
 	need.add(rowPtrBytes, 1)
-	if err := spgemmFits(op, x, y, total, need, limit, "the count phase"); err != nil {
+	if err := lim.Fits(total, need.total, need.ok, "the count phase"); err != nil {
 		return nil, plan, err
 	}
 	if err := spgemmFitGlobal(props, plan.Count, keyBytes, limit-need.total, t); err != nil {
@@ -172,7 +166,7 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 		need.add(total, 2*(keyBytes+vb))
 		need.add(int64(x.Rows), spgemmRowIndexBytes)
 		need.add(rowPtrBytes, 1)
-		if err := spgemmFits(op, x, y, madds, need, limit, fmt.Sprintf("C with %d entries", total)); err != nil {
+		if err := lim.Fits(madds, need.total, need.ok, fmt.Sprintf("C with %d entries", total)); err != nil {
 			return err
 		}
 		if err := spgemmFitGlobal(props, plan.Fill, fillSlot, limit-need.total, t); err != nil {
@@ -200,17 +194,6 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, x, y *sparse.CSR[T]
 		return nil, plan, err
 	}
 	return c, plan, nil
-}
-
-// spgemmFits fails with ErrLimit when need passes the limit.
-func spgemmFits[T sparse.Float](op string, x, y *sparse.CSR[T], work int64, need spgemmBytes, limit int64, what string) error {
-	if !need.ok {
-		return errs.Limit(op, "%dx%d product with %d flops: %s overflows int64 bytes", x.Rows, y.Cols, 2*work, what)
-	}
-	if need.total > limit {
-		return errs.Limit(op, "%dx%d product with %d flops: %s needs %d bytes, over the limit of %d bytes", x.Rows, y.Cols, 2*work, what, need.total, limit)
-	}
-	return nil
 }
 
 // check refuses overrides the kernels cannot run.

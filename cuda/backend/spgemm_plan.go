@@ -1,11 +1,11 @@
 package backend
 
 import (
-	"math"
 	"math/bits"
 
 	"github.com/matmix/matmix/cuda/device"
 	"github.com/matmix/matmix/engine/errs"
+	"github.com/matmix/matmix/engine/sparse"
 )
 
 // SpGEMM launch heuristics (kernels/spgemm.cu). Both phases bin the rows by
@@ -197,10 +197,9 @@ type spgemmBytes struct {
 func newSpGEMMBytes() spgemmBytes { return spgemmBytes{ok: true} }
 
 func (b *spgemmBytes) add(n, size int64) {
-	hi, lo := bits.Mul64(uint64(n), uint64(size))
-	if hi != 0 || lo > math.MaxInt64 || b.total > math.MaxInt64-int64(lo) {
+	if t, ok := sparse.MulSum(b.total, 1, n, size); ok {
+		b.total = t
+	} else {
 		b.ok = false
-		return
 	}
-	b.total += int64(lo)
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/matmix/matmix/engine/backend"
-	"github.com/matmix/matmix/engine/errs"
 	"github.com/matmix/matmix/engine/sparse"
 )
 
@@ -41,14 +40,12 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 	if err := sparse.CheckProduct(x, y); err != nil {
 		return nil, err
 	}
-	if opt.MaxBytes < 0 {
-		return nil, errs.Argument("spgemm", "memory limit must be >= 0, got %d", opt.MaxBytes)
-	}
-	p := newPlan(x, y, opt.MaxBytes, b.threads)
-	p.tune = tune
-	if err := p.checkRowPtr(); err != nil {
+	lim, err := sparse.NewSpGEMMLimit(x.Rows, y.Cols, opt.MaxBytes)
+	if err != nil {
 		return nil, err
 	}
+	p := newPlan(x, y, lim.Bytes, b.threads)
+	p.tune = tune
 	c := &sparse.CSR[T]{Rows: x.Rows, Cols: y.Cols, RowPtr: make([]int64, x.Rows+1)}
 	if err := p.classify(ctx, b, x, y, c.RowPtr); err != nil {
 		return nil, err
@@ -78,7 +75,7 @@ func spgemm[T sparse.Float](ctx context.Context, b *Backend, pool *spgemmPool, x
 			w.pat, w.listedRow = w.pat[:0], 0
 		}
 	}
-	err := p.run(ctx, b, pool, x, y, false, func(w *spgemmWork[T], _, i int) {
+	err = p.run(ctx, b, pool, x, y, false, func(w *spgemmWork[T], _, i int) {
 		c.RowPtr[i+1] = w.count(p, x, y, i, c.RowPtr[i+1])
 	}, listed)
 	if err != nil {

@@ -151,19 +151,6 @@ func newPlan[T sparse.Float](x, y *sparse.CSR[T], limit int64, threads int) *spg
 	}
 }
 
-// mulSum is sum n[2t]*n[2t+1], or false when it overflows int64.
-func mulSum(n ...int64) (int64, bool) {
-	total := int64(0)
-	for t := 0; t < len(n); t += 2 {
-		hi, lo := bits.Mul64(uint64(n[t]), uint64(n[t+1]))
-		if hi != 0 || lo > math.MaxInt64 || total > math.MaxInt64-int64(lo) {
-			return 0, false
-		}
-		total += int64(lo)
-	}
-	return total, true
-}
-
 // hashSlots is the table size for a row of at most n distinct columns: a
 // power of two, at least 2n, so that linear probing stays short.
 func hashSlots(n int64) int {
@@ -221,34 +208,19 @@ func (p *spgemmPlan[T]) wsBytes(s wsSizes, numeric bool) (int64, bool) {
 	} else {
 		one = append(one, int64(s.hashSlots), 4, int64(s.short), 4)
 	}
-	each, ok := mulSum(one...)
+	each, ok := sparse.MulSum(one...)
 	if !ok {
 		return 0, false
 	}
-	return mulSum(int64(p.workers), each)
+	return sparse.MulSum(int64(p.workers), each)
 }
 
 func (p *spgemmPlan[T]) over(need int64, ok bool, format string, args ...any) error {
 	if ok && need <= p.limit {
-		return nil
+		return nil // the common case, without formatting the message
 	}
-	what := fmt.Sprintf(format, args...)
-	if !ok {
-		return errs.Limit("spgemm", "%dx%d product with %d flops: %s overflows int64 bytes", p.rows, p.cols, 2*p.work, what)
-	}
-	if need > p.limit {
-		return errs.Limit("spgemm", "%dx%d product with %d flops: %s needs %d bytes, over the limit of %d bytes", p.rows, p.cols, 2*p.work, what, need, p.limit)
-	}
-	return nil
-}
-
-// checkRowPtr checks C's row pointers, the first allocation, before the
-// work is known.
-func (p *spgemmPlan[T]) checkRowPtr() error {
-	if need := p.rowPtrBytes(); need > p.limit {
-		return errs.Limit("spgemm", "%dx%d product: the row pointers need %d bytes, over the limit of %d bytes", p.rows, p.cols, need, p.limit)
-	}
-	return nil
+	lim := sparse.SpGEMMLimit{Rows: p.rows, Cols: p.cols, Bytes: p.limit}
+	return lim.Fits(p.work, need, ok, fmt.Sprintf(format, args...))
 }
 
 // classifyGrain is the fewest rows one goroutine of classify takes.
@@ -301,7 +273,7 @@ func (p *spgemmPlan[T]) classify(ctx context.Context, b *Backend, x, y *sparse.C
 	}
 	p.bCanonical = canonical
 	denseCols := int64(p.cols)
-	dense, ok := mulSum(int64(p.workers), denseCols*p.valBytes+8*((denseCols+63)/64+(denseCols+4095)/4096))
+	dense, ok := sparse.MulSum(int64(p.workers), denseCols*p.valBytes+8*((denseCols+63)/64+(denseCols+4095)/4096))
 	p.denseOK = ok && (dense <= denseAlways || dense <= p.work)
 	p.denseAll = denseCols*p.valBytes <= denseCacheBytes
 	err = b.parallelFor(ctx, p.rows, classifyGrain, func(lo, hi int) {
@@ -364,7 +336,7 @@ func (p *spgemmPlan[T]) accName() string {
 // columns, nest and prefix, the accumulators, and nnz entries of C.
 func (p *spgemmPlan[T]) passBytes(numeric bool, nnz int64) (int64, bool) {
 	acc, ok := p.wsBytes(p.ws, numeric)
-	need, ok2 := mulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1, nnz, 4+p.valBytes)
+	need, ok2 := sparse.MulSum(p.rowPtrBytes(), 1, p.orderBytes(), 1, acc, 1, p.keptBytes, 1, int64(len(p.nest)), 4, int64(len(p.prefix)), 1, nnz, 4+p.valBytes)
 	return need, ok && ok2
 }
 

@@ -254,3 +254,15 @@ func TestSparseSpGEMMFLOPsOverflow(t *testing.T) {
 	_, err = sparse.SpGEMMWork(many, b, nil)
 	require.ErrorIs(t, err, errs.ErrLimit)
 }
+
+func TestSpGEMMMulSumOverflow(t *testing.T) {
+	n, ok := sparse.MulSum(3, 4, 5, 6)
+	require.True(t, ok)
+	require.Equal(t, int64(42), n)
+	_, ok = sparse.MulSum(1<<62, 2)
+	require.False(t, ok)
+	_, ok = sparse.MulSum(math.MaxInt64, 1, 1, 1)
+	require.False(t, ok)
+	_, ok = sparse.MulSum(1<<31, 1<<31, 1<<31, 1<<31) // 2^62 twice: 2^63
+	require.False(t, ok)
+}
