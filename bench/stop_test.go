@@ -75,8 +75,12 @@ func TestStopRuleNoiseJustAboveAndBelowThreshold(t *testing.T) {
 	times, st := simulate(r, rule, time.Millisecond, 0.03, 0)
 	require.True(t, st.converged)
 	assert.Less(t, len(times), 40)
-	// 8% noise: never converges, stops at the (virtual) hour.
+	// 8% noise: never converges, stops at the (virtual) hour. 30 samples
+	// at least, so that a run of calm first samples (their spread is a
+	// random variable too: 10 of them measure under 5% about once in 40
+	// seeds) cannot stop it early.
 	rule.maxTime = 10 * time.Second
+	rule.minSamples = 30
 	times, st = simulate(r, rule, time.Millisecond, 0.08, 0)
 	assert.False(t, st.converged)
 	assert.InDelta(t, 10000, len(times), 100)
